@@ -1,0 +1,19 @@
+"""The ``synthscope`` command."""
+
+import sys
+
+from synthscope.cli._app import app, console
+from synthscope.cli import info  # noqa: F401  (registers its command)
+from synthscope.errors import InputError
+
+
+def main():
+    """Run the command; bad input ends with one error line and exit status 2."""
+    try:
+        app()
+    except InputError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted; run the same command again to resume")
+        sys.exit(130)

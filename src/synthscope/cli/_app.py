@@ -1,0 +1,67 @@
+"""The typer application every sub-command registers on, and shared CLI helpers.
+
+Only this package parses arguments; it holds no logic of its own. Heavy libraries
+(torch, MONAI) are imported inside command bodies, after parsing, so that
+``synthscope --help`` answers at once.
+"""
+
+import contextlib
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+app = typer.Typer(
+    name="synthscope",
+    help="Fully annotated synthetic microscopy data with diffusion models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+
+@contextlib.contextmanager
+def progress_bar(description):
+    """Yield a ``callback(done, total, **fields)`` that drives a rich progress bar with ETA.
+
+    Library functions that take more than a second accept such a callback; extra
+    keyword fields (e.g. ``loss=0.1``) are shown after the bar.
+    """
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(description, total=None, info="")
+
+        def callback(done, total, **fields):
+            info = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items())
+            progress.update(task, completed=done, total=total, info=info)
+
+        yield callback
+
+
+def parse_settings(pairs):
+    """Turn ``["a.b=1", "c=x"]`` from ``--set`` into ``{"a.b": 1, "c": "x"}`` (YAML scalars)."""
+    import yaml
+
+    from synthscope.errors import InputError
+
+    settings = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--set {pair!r}: expected key=value")
+        settings[key.strip()] = yaml.safe_load(value)
+    return settings
+
+
+@app.callback()
+def _root():
+    """Fully annotated synthetic microscopy data with diffusion models."""
