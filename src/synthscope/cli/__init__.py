@@ -3,7 +3,8 @@
 import sys
 
 from synthscope.cli._app import app, console
-from synthscope.cli import info  # noqa: F401  (registers its command)
+# Importing a command module registers its commands on `app`.
+from synthscope.cli import evaluate, export, generate, info, refine, sketch, train  # noqa: F401
 from synthscope.errors import InputError
 
 
