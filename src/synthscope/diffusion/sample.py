@@ -1,0 +1,212 @@
+"""Sampling: unconditional or conditional generation, SDEdit, region-held stages.
+
+Images are float32 in [0, 1] here and in [-1, 1] inside the model; `_Layout` is the one
+place that converts. The denoising loop (`_denoise`) is the visible
+``for t in timesteps`` loop; held regions and stages are a few lines around it.
+"""
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from synthscope.diffusion.denoiser import autocast, from_model_range, to_model_range
+from synthscope.diffusion.schedulers import check_sampler, make_scheduler, training_scheduler
+from synthscope.diffusion.slice_noise import slice_noise
+from synthscope.diffusion.tiling import check_tiling, predict_tiled
+from synthscope.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One refinement stage: re-noise to `t_start`, then denoise to 0.
+
+    Parameters
+    ----------
+    t_start : int
+        Noise level to start from, in (0, T]; larger changes the image more.
+    hold : numpy.ndarray, optional
+        Float mask in [0, 1] of the image's spatial shape. Where it is 1, the sample is
+        replaced at every step by the input noised to the current level, so the region
+        ends equal to the input; soft (blurred) masks blend.
+    """
+
+    t_start: int
+    hold: np.ndarray | None = None
+
+
+def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20, generator=None,
+           tile_size=None, tile_overlap=0.25, tile_batch=8, slice_rho=None, bf16=None, callback=None):
+    """Return `image` refined by `model`: SDEdit, or several region-held stages in order.
+
+    Parameters
+    ----------
+    model : Denoiser
+    image : numpy.ndarray
+        float32 in [0, 1]; spatial (``YX`` or ``ZYX``) or with a leading channel axis. A
+        2D model given a ``ZYX`` (or ``CZYX``) volume refines it slice by slice.
+    stages : list of Stage, optional
+        Run in order, each re-noising the previous result; default one SDEdit stage
+        ``[Stage(t_start=400)]``.
+    condition : numpy.ndarray, optional
+        Condition image(s) in [0, 1] of the image's spatial shape, for conditional models.
+    sampler : {"dpm", "ddim", "ddpm"}
+        DPM-Solver++ (fast default), DDIM, or ancestral DDPM.
+    steps : int
+        Network evaluations per stage (at most its ``t_start``).
+    generator : torch.Generator or int, optional
+        Source of all noise; the same seed gives the same output whatever the tiling.
+    tile_size : tuple of int, optional
+        Tile shape; the model's training patch size when omitted.
+    tile_overlap : float
+        Overlap of neighbouring tiles, as a fraction of the tile.
+    tile_batch : int
+        Tiles per network call.
+    slice_rho : float, optional
+        For a 2D model on a volume: correlate all noise between slices (initial noise
+        and every injected or ancestral noise), see `slice_noise`.
+    bf16 : bool, optional
+        bfloat16 autocast; automatic when None.
+    callback : callable, optional
+        ``callback(done, total, stage=..., t=...)`` after each network evaluation.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 in [0, 1], the shape of `image`.
+
+    Examples
+    --------
+    >>> from synthscope.diffusion import build_denoiser
+    >>> model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)).eval()
+    >>> out = refine(model, np.full((16, 24), 0.5, np.float32), stages=[Stage(t_start=100)], steps=2, generator=0)
+    >>> out.shape, out.dtype
+    ((16, 24), dtype('float32'))
+    """
+    stages = [Stage(t_start=400)] if stages is None else list(stages)
+    layout = _Layout(model.config, np.shape(image))
+    x_input = to_model_range(layout.to_batch(image, model.config.in_channels, "image"))
+    holds = [None if s.hold is None else layout.to_batch(s.hold, 1, "hold") for s in stages]
+    for stage in stages:  # check every stage before any work
+        make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start)
+    run = _Run(model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
+    total, x = steps * len(stages), x_input
+    add_noise = training_scheduler(model.config).add_noise
+    for index, (stage, hold) in enumerate(zip(stages, holds)):
+        scheduler, timesteps = make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start)
+        x = add_noise(x, run.noise(), timesteps[:1])
+        progress = _progress(callback, total, index * steps, stage=index)
+        x = _denoise(run, scheduler, timesteps, x, hold=hold, known=x_input, callback=progress)
+    return layout.from_batch(x)
+
+
+def sample(model, shape, *, condition=None, sampler="dpm", steps=20, generator=None,
+           tile_size=None, tile_overlap=0.25, tile_batch=8, slice_rho=None, bf16=None, callback=None):
+    """Return a new image of `shape` generated from pure noise.
+
+    Parameters are those of `refine`; `shape` is the shape of the image to make
+    (spatial, or with a leading channel axis).
+
+    Examples
+    --------
+    >>> from synthscope.diffusion import build_denoiser
+    >>> model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)).eval()
+    >>> sample(model, (16, 16), steps=2, generator=0).shape
+    (16, 16)
+    """
+    layout = _Layout(model.config, tuple(shape))
+    scheduler, timesteps = make_scheduler(model.config, sampler, steps=steps)
+    run = _Run(model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
+    x = run.noise() * scheduler.init_noise_sigma
+    return layout.from_batch(_denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0)))
+
+
+def _denoise(run, scheduler, timesteps, x, *, hold=None, known=None, callback=None):
+    """The sampling loop: one network evaluation and one scheduler step per timestep."""
+    add_noise = training_scheduler(run.model.config).add_noise
+    for index, t in enumerate(timesteps):
+        output = run.predict(x, t)
+        x = scheduler.step(output, t, x, variance_noise=run.noise()).prev_sample
+        if hold is not None:  # RePaint-style: the held region follows the input's noising path
+            following = timesteps[index + 1 : index + 2]
+            x = torch.lerp(x, add_noise(known, run.noise(), following) if len(following) else known, hold)
+        callback(index + 1, t=int(t))
+    return x
+
+
+class _Run:
+    """What every step of a run shares: the model call (tiled, autocast) and the noise source."""
+
+    def __init__(self, model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16):
+        config = model.config
+        if (condition is None) != (config.condition_channels == 0):
+            raise InputError(f"condition: the model takes {config.condition_channels} condition channels, "
+                             f"got {'none' if condition is None else 'a condition'}")
+        if condition is not None:
+            condition = to_model_range(layout.to_batch(condition, config.condition_channels, "condition"))
+        self.condition = condition
+        self.tile_size = tuple(config.patch_size if tile_size is None else tile_size)
+        check_tiling(self.tile_size, tile_overlap, tile_batch, ndim=config.spatial_dims)
+        if slice_rho is not None and slice_rho < 0:
+            raise InputError(f"slice_rho: expected a non-negative number, got {slice_rho}")
+        if not isinstance(generator, torch.Generator):
+            seed = np.random.SeedSequence().entropy % 2**63 if generator is None else int(generator)
+            generator = torch.Generator().manual_seed(seed)
+        self.model, self.shape, self.generator = model, layout.batch_shape, generator
+        self.tile_overlap, self.tile_batch, self.slice_rho, self.bf16 = tile_overlap, tile_batch, slice_rho, bf16
+
+    def noise(self):
+        return slice_noise(self.shape, rho=self.slice_rho, generator=self.generator)
+
+    @torch.inference_mode()
+    def predict(self, x, t):
+        channels = x.shape[1]
+
+        def network(tiles):
+            with autocast(self.bf16):
+                out = self.model(tiles[:, :channels], t.expand(len(tiles)), tiles[:, channels:] if self.condition is not None else None)
+            return out.float()
+
+        inputs = x if self.condition is None else torch.cat([x, self.condition], dim=1)
+        return predict_tiled(network, inputs, tile_size=self.tile_size, overlap=self.tile_overlap,
+                             batch=self.tile_batch, multiple=self.model.config.size_multiple)
+
+
+class _Layout:
+    """Maps user arrays (spatial, channel-first, or a 2D model's stack of slices) to model batches.
+
+    The last ``spatial_dims`` axes are spatial. Before them may come one channel axis
+    (when the model has several channels, or always for a 3D model) and, for a 2D model,
+    one axis of slices, which become the batch.
+    """
+
+    def __init__(self, config, shape):
+        dims, channels = config.spatial_dims, config.in_channels
+        self.config, self.shape = config, tuple(shape)
+        self.channel_axis = channels > 1 or len(shape) == dims + 2 or (dims == 3 and len(shape) == dims + 1)
+        lead = self.shape[: len(shape) - dims][1 if self.channel_axis else 0 :]
+        if len(shape) < dims or len(lead) > (1 if dims == 2 else 0) or (self.channel_axis and shape[0] != channels):
+            raise InputError(f"image: shape {self.shape} does not fit a {dims}D model with {channels} channel(s)")
+        self.stack = bool(lead)
+        self.batch_shape = (lead[0] if lead else 1, channels, *self.shape[-dims:])
+
+    def to_batch(self, array, channels, name):
+        """Return `array` as a float32 tensor in [0, 1], ``(batch, channels, *spatial)``."""
+        array = np.asarray(array, dtype=np.float32)
+        spatial = self.shape[len(self.shape) - self.config.spatial_dims - self.stack :]
+        expected = spatial if channels == 1 and array.shape == spatial else (channels, *spatial)
+        if array.shape != expected:
+            raise InputError(f"{name}: expected shape {expected} (or {spatial} for one channel), got {array.shape}")
+        if not (array.min(initial=0) >= 0 and array.max(initial=0) <= 1):
+            raise InputError(f"{name}: values must be in [0, 1], got [{array.min():.3g}, {array.max():.3g}]")
+        tensor = torch.from_numpy(array.reshape(channels, *spatial))
+        return tensor.transpose(0, 1) if self.stack else tensor[None]
+
+    def from_batch(self, tensor):
+        """Return a model batch (in [-1, 1]) as a float32 array in [0, 1] of the user's shape."""
+        tensor = tensor.transpose(0, 1) if self.stack else tensor[0]
+        return from_model_range(tensor).numpy().astype(np.float32).reshape(self.shape)
+
+
+def _progress(callback, total, offset, **fields):
+    return lambda done, **more: callback and callback(offset + done, total, **fields, **more)

@@ -1,0 +1,165 @@
+"""The training loop: noise prediction (or velocity) on random patches, on a CPU.
+
+bfloat16 autocast where the CPU has it, an EMA of the weights, periodic checkpoints
+that a run resumes from exactly, and a PNG grid of samples at each checkpoint.
+"""
+
+import copy
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import safetensors.torch
+import torch
+import torch.nn.functional as F
+
+from synthscope.diffusion.checkpoint import load_denoiser, save_denoiser
+from synthscope.diffusion.denoiser import autocast, to_model_range, use_bf16
+from synthscope.diffusion.patches import PatchSampler
+from synthscope.diffusion.schedulers import training_scheduler
+from synthscope.errors import InputError
+
+
+def train_denoiser(model, patches, *, steps, batch_size=8, lr=5e-4, ema_decay=0.999, bf16=None,
+                   checkpoint_dir=None, checkpoint_every=500, resume=False, seed=0, callback=None):
+    """Train `model` in place and return training statistics.
+
+    Parameters
+    ----------
+    model : Denoiser
+        Its config's ``normalisation`` is set from `patches` when empty.
+    patches : PatchSampler or list of numpy.ndarray
+        Training data; arrays (in [0, 1]) are wrapped in a `PatchSampler` of the model's
+        patch size.
+    steps : int
+        Total optimiser steps (including those done before a resume).
+    batch_size, lr : int, float
+        Patches per step; AdamW learning rate.
+    ema_decay : float
+        Decay of the exponential moving average of the weights (warmed up as
+        ``min(decay, (1 + step) / (10 + step))``), saved as ``ema.safetensors``.
+    bf16 : bool, optional
+        bfloat16 autocast; automatic when None (on where the CPU supports it).
+    checkpoint_dir : path-like, optional
+        Model folder written every `checkpoint_every` steps and at the end, with the
+        optimiser and random states for `resume` and a ``samples_{step}.png`` grid.
+    resume : bool
+        Continue from the checkpoint in `checkpoint_dir` (the same run, step for step).
+    seed : int
+        Seeds patch draws, noise and timesteps.
+    callback : callable, optional
+        ``callback(done, total, loss=...)`` after each step.
+
+    Returns
+    -------
+    dict
+        ``steps``, ``first_loss`` and ``final_loss`` (means over the first and last tenth
+        of this call's steps), ``seconds``, ``bf16``.
+
+    Examples
+    --------
+    >>> from synthscope.diffusion import build_denoiser
+    >>> model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16))
+    >>> stats = train_denoiser(model, [np.zeros((32, 32), np.float32)], steps=2, batch_size=2)
+    >>> stats["steps"]
+    2
+    """
+    if not isinstance(patches, PatchSampler):
+        patches = PatchSampler(list(patches), patch_size=model.config.patch_size, channels=model.config.in_channels)
+    if patches.condition_channels != model.config.condition_channels:
+        raise InputError(f"patches: the model takes {model.config.condition_channels} condition channels, the data has {patches.condition_channels}")
+    if tuple(patches.patch_size) and len(patches.patch_size) != model.config.spatial_dims:
+        raise InputError(f"patches: {len(patches.patch_size)}D patches for a {model.config.spatial_dims}D model")
+    if resume and checkpoint_dir is None:
+        raise InputError("resume: needs a checkpoint_dir")
+    if not model.config.normalisation:
+        model.config = dataclasses.replace(model.config, normalisation=patches.normalisation)
+    scheduler = training_scheduler(model.config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    rng, generator, start = np.random.default_rng(seed), torch.Generator().manual_seed(seed), 0
+    if resume and (Path(checkpoint_dir) / "training.json").is_file():
+        start = _restore(Path(checkpoint_dir), model, ema, optimizer, rng, generator)
+    bf16 = use_bf16(bf16)
+    model.train()
+    losses, began = [], time.perf_counter()
+    for step in range(start, steps):
+        images, conditions = patches.draw(batch_size, rng=rng)
+        x0 = to_model_range(torch.from_numpy(images))
+        condition = None if conditions is None else to_model_range(torch.from_numpy(conditions))
+        noise = torch.randn(x0.shape, generator=generator)
+        t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator)
+        target = noise if model.config.prediction_type == "epsilon" else scheduler.get_velocity(x0, noise, t)
+        with autocast(bf16):
+            prediction = model(scheduler.add_noise(x0, noise, t), t, condition)
+        loss = F.mse_loss(prediction.float(), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        _update_ema(ema, model, min(ema_decay, (1 + step) / (10 + step)))
+        losses.append(loss.item())
+        if callback is not None:
+            callback(step + 1, steps, loss=float(np.mean(losses[-20:])))
+        if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            _checkpoint(Path(checkpoint_dir), model, ema, optimizer, rng, generator, step + 1, losses)
+    model.eval()
+    tenth = max(1, len(losses) // 10)
+    return {
+        "steps": steps,
+        "first_loss": float(np.mean(losses[:tenth])) if losses else None,
+        "final_loss": float(np.mean(losses[-tenth:])) if losses else None,
+        "seconds": time.perf_counter() - began,
+        "bf16": bf16,
+    }
+
+
+@torch.no_grad()
+def _update_ema(ema, model, decay):
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+
+
+def _checkpoint(folder, model, ema, optimizer, rng, generator, step, losses):
+    from synthscope.diffusion.sample import sample
+
+    save_denoiser(model, folder, ema=ema, extra={"steps": step, "loss": float(np.mean(losses[-100:]))})
+    state = optimizer.state_dict()
+    tensors = {f"{i}.{key}": value for i, entry in state["state"].items() for key, value in entry.items()}
+    tensors["generator"] = generator.get_state()
+    safetensors.torch.save_file(tensors, str(folder / ".training.safetensors.tmp"))
+    (folder / ".training.safetensors.tmp").replace(folder / "training.safetensors")
+    record = {"step": step, "rng": rng.bit_generator.state, "param_groups": state["param_groups"]}
+    (folder / ".training.json.tmp").write_text(json.dumps(record))
+    (folder / ".training.json.tmp").replace(folder / "training.json")
+    images = sample(ema, (4, *ema.config.patch_size[-2:]) if ema.config.spatial_dims == 2 else (4, *ema.config.patch_size),
+                    steps=20, generator=0, tile_batch=4) if ema.config.condition_channels == 0 else None
+    if images is not None:
+        _write_grid(folder / f"samples_{step:06d}.png", images)
+
+
+def _restore(folder, model, ema, optimizer, rng, generator):
+    saved = load_denoiser(folder)
+    if saved.config != model.config:
+        raise InputError(f"{folder}: the checkpoint's config differs from the model being trained")
+    safetensors.torch.load_model(model, str(folder / "model.safetensors"))
+    ema.load_state_dict(saved.state_dict())
+    record = json.loads((folder / "training.json").read_text())
+    tensors = safetensors.torch.load_file(str(folder / "training.safetensors"))
+    generator.set_state(tensors.pop("generator"))
+    state = {}
+    for key, value in tensors.items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": record["param_groups"]})
+    rng.bit_generator.state = record["rng"]
+    return record["step"]
+
+
+def _write_grid(path, images):
+    from PIL import Image
+
+    if images.ndim == 4:  # 3D samples: show the middle slice
+        images = images[:, images.shape[1] // 2]
+    grid = np.concatenate([np.pad(image, 1, constant_values=1) for image in images], axis=1)
+    Image.fromarray((grid * 255).round().astype(np.uint8)).save(path)

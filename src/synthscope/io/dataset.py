@@ -1,0 +1,280 @@
+"""The synthscope data set: a folder of items written safely and read back.
+
+See ``docs/architecture.md`` for the layout. Every file is written to a temporary
+name and renamed; ``items/{id}.json`` is written last and marks its item complete,
+so an interrupted job run again skips complete items, rewrites the rest and ends
+with the same bytes as an uninterrupted run. One `DatasetWriter` at a time writes a
+folder (items made in parallel are handed to it), since each rewrites the manifest.
+
+``items/{id}.json`` holds ``id``, ``index``, ``axes``, ``spacing``, ``refined``
+(whether ``images/`` holds a refined image rather than the sketch),
+``class_names``, ``masks`` (name to dtype), ``metadata`` (the item's), ``record``
+(what the caller passed: seed, parameters, reports) and ``files`` (paths relative
+to the folder).
+"""
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from synthscope.errors import InputError
+from synthscope.io._atomic import remove_stale_partials, write_text
+from synthscope.io._checks import as_classes, as_labels, as_tracks, check_layout, to_json
+from synthscope.io.image import ImageData, check_spacing
+from synthscope.io.png import write_png
+from synthscope.io.preview import outline_overlay
+from synthscope.io.tiff import read_tiff, write_tiff
+from synthscope.item import Item
+
+MANIFEST_COLUMNS = ("id", "image", "label", "sketch", "classes", "masks", "tracks", "preview", "seed", "params_hash")
+
+
+def item_id(index):
+    """Return the id of item `index`: its index as five digits.
+
+    Examples
+    --------
+    >>> item_id(7)
+    '00007'
+    """
+    return f"{int(index):05d}"
+
+
+class DatasetWriter:
+    """Write the items of a data set into `root`, resuming where an earlier run stopped.
+
+    Parameters
+    ----------
+    root : path-like
+        The data set folder; created if missing.
+    info : dict
+        What made the data set (generator, preset parameters, base seed, package
+        version, model name and sha256, class table, refinement settings); written
+        to ``dataset.json``. JSON-serialisable.
+
+    Raises
+    ------
+    InputError
+        Before anything is written, if `root` holds a data set with another
+        ``dataset.json``, or is a non-empty folder that is not a data set.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> writer = DatasetWriter(tempfile.mkdtemp(), info={"generator": "demo", "seed": 0})
+    >>> labels = np.zeros((8, 8), np.uint16)
+    >>> labels[2:5, 2:6] = 1
+    >>> writer.write(0, Item(labels=labels, axes="YX", sketch=labels / 2.0), record={"seed": 1})
+    >>> writer.is_complete(0), writer.is_complete(1)
+    (True, False)
+    >>> int(read_dataset(writer.root).load("00000").labels.sum())
+    12
+    """
+
+    def __init__(self, root, *, info):
+        self.root = Path(root)
+        text = to_json(info, name=f"{self.root}/dataset.json")
+        stored, wanted = _read_info(self.root), json.loads(text)
+        if stored is not None and stored != wanted:
+            changed = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+            raise InputError(f"{self.root}: holds a different data set (dataset.json differs in {', '.join(changed)})")
+        if stored is None and self.root.is_dir() and any(self.root.iterdir()):
+            raise InputError(f"{self.root}: folder is not empty and holds no synthscope data set")
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"{self.root}: is a file, not a folder")
+        self.root.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(self.root)
+        if stored is None:
+            write_text(self.root / "dataset.json", text)
+        self._rows = {}
+
+    def is_complete(self, index):
+        """Return whether item `index` was written completely."""
+        return (self.root / "items" / f"{item_id(index)}.json").exists()
+
+    def write(self, index, item, *, record):
+        """Write item `index`: its images, labels, masks, tracks, preview and record.
+
+        Parameters
+        ----------
+        index : int
+        item : Item
+        record : dict
+            What made this item; JSON-serialisable. Its ``"seed"`` and the hash of
+            its ``"parameters"`` go into ``manifest.csv``.
+
+        Raises
+        ------
+        InputError
+            Before anything is written, if the labels are not non-negative
+            integers, an array does not match the labels' shape, or `record` or
+            ``item.metadata`` cannot be written as JSON.
+        """
+        id_ = item_id(index)
+        name = f"{self.root}/items/{id_}"
+        arrays, tracks, entry = _prepare(item, record, index=index, name=name)
+        files = {}
+        for key, array in arrays.items():
+            files[key] = f"{array.folder}/{id_}.tif"
+            spacing = {k: v for k, v in entry["spacing"].items() if k in array.axes}
+            write_tiff(self.root / files[key], ImageData(array.data, array.axes, spacing))
+        if tracks is not None:
+            files["tracks"] = f"tracks/{id_}.txt"
+            write_text(self.root / files["tracks"], "".join(" ".join(map(str, row)) + "\n" for row in tracks))
+        image, image_axes = (arrays["image"].data, arrays["image"].axes) if "image" in arrays else (None, None)
+        overlay = outline_overlay(arrays["labels"].data, axes=item.axes, image=image, image_axes=image_axes)
+        files["preview"] = f"previews/{id_}.png"
+        write_png(self.root / files["preview"], ImageData(overlay, "YXC"))
+        entry["files"] = files
+        write_text(self.root / f"items/{id_}.json", to_json(entry, name=name))
+        self._write_manifest()
+
+    def _write_manifest(self):
+        for path in sorted((self.root / "items").glob("*.json")):
+            if path.stem not in self._rows:
+                self._rows[path.stem] = _manifest_row(json.loads(path.read_text(encoding="utf-8")))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, MANIFEST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self._rows[key] for key in sorted(self._rows))
+        write_text(self.root / "manifest.csv", text.getvalue())
+
+
+@dataclass
+class Dataset:
+    """A data set written by `DatasetWriter`, as returned by `read_dataset`.
+
+    Attributes
+    ----------
+    root : Path
+    info : dict
+        The contents of ``dataset.json``.
+    ids : list of str
+        The ids of the complete items, sorted.
+    """
+
+    root: Path
+    info: dict
+    ids: list
+
+    def record(self, id):
+        """Return the per-item record ``items/{id}.json`` of item `id` (str or index)."""
+        id_ = id if isinstance(id, str) else item_id(id)
+        if id_ not in self.ids:
+            raise InputError(f"{self.root}: has no complete item {id_!r}")
+        return json.loads((self.root / "items" / f"{id_}.json").read_text(encoding="utf-8"))
+
+    def load(self, id):
+        """Return item `id` (str or index) as the `Item` that was written."""
+        entry = self.record(id)
+        files = entry["files"]
+        arrays = {key: read_tiff(self.root / path).data for key, path in files.items() if path.endswith(".tif")}
+        masks = {mask: arrays[f"mask_{mask}"].astype(dtype, copy=False) for mask, dtype in entry["masks"].items()}
+        tracks = None
+        if "tracks" in files:
+            tracks = np.loadtxt(self.root / files["tracks"], dtype=np.int64, ndmin=2).reshape(-1, 4)
+        return Item(
+            labels=arrays["labels"],
+            axes=entry["axes"],
+            sketch=arrays.get("sketch"),
+            image=arrays.get("image") if entry["refined"] else None,
+            classes=arrays.get("classes"),
+            class_names={int(k): v for k, v in entry["class_names"].items()},
+            masks=masks,
+            tracks=tracks,
+            spacing=entry["spacing"],
+            metadata=entry["metadata"],
+        )
+
+
+def read_dataset(root):
+    """Open the data set in `root`.
+
+    Raises
+    ------
+    InputError
+        If `root` holds no ``dataset.json``.
+    """
+    root = Path(root)
+    info = _read_info(root)
+    if info is None:
+        raise InputError(f"{root}: not a synthscope data set (no dataset.json)")
+    ids = sorted(path.stem for path in (root / "items").glob("*.json"))
+    return Dataset(root=root, info=info, ids=ids)
+
+
+def _read_info(root):
+    path = Path(root) / "dataset.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise InputError(f"{path}: not valid JSON ({error})") from None
+
+
+class _Array(NamedTuple):
+    folder: str
+    data: np.ndarray
+    axes: str
+
+
+def _prepare(item, record, *, index, name):
+    """Check `item`; return the arrays to write, its tracks and its per-item record."""
+    if not isinstance(record, dict):
+        raise InputError(f"{name}: record must be a dict, got {type(record).__name__}")
+    labels = as_labels(item.labels, name=name)
+    arrays = {"labels": _Array("labels", labels, item.axes)}
+    pictured = item.image if item.image is not None else item.sketch
+    for key, folder, array in (("image", "images", pictured), ("sketch", "sketches", item.sketch)):
+        if array is not None:
+            array = np.asarray(array)
+            arrays[key] = _Array(folder, array, check_layout(array, labels, name=name, what=key) + item.axes)
+    if item.classes is not None:
+        classes = as_classes(item.classes, name=name)
+        check_layout(classes[np.newaxis], labels, name=name, what="classes")
+        arrays["classes"] = _Array("classes", classes, item.axes)
+    for mask, array in item.masks.items():
+        array = np.asarray(array)
+        if not str(mask).isidentifier():
+            raise InputError(f"{name}: mask name {mask!r} must be a plain word (letters, digits, _)")
+        check_layout(array[np.newaxis], labels, name=name, what=f"mask {mask!r}")
+        stored = array.astype(np.uint8) if array.dtype == bool else array  # TIFF has no bool
+        arrays[f"mask_{mask}"] = _Array(f"masks/{mask}", stored, item.axes)
+    entry = {
+        "id": item_id(index),
+        "index": int(index),
+        "axes": item.axes,
+        "spacing": check_spacing(item.spacing, item.axes, name=name),
+        "refined": item.image is not None,
+        "class_names": {str(k): v for k, v in item.class_names.items()},
+        "masks": {mask: np.asarray(array).dtype.name for mask, array in item.masks.items()},
+        "metadata": item.metadata,
+        "record": record,
+    }
+    to_json(entry, name=name)  # fails here, before any file is written
+    tracks = None if item.tracks is None else as_tracks(item.tracks, name=name)
+    return arrays, tracks, entry
+
+
+def _manifest_row(entry):
+    files = entry["files"]
+    parameters = json.dumps(entry["record"].get("parameters", {}), sort_keys=True).encode()
+    return {
+        "id": entry["id"],
+        "image": files.get("image", ""),
+        "label": files["labels"],
+        "sketch": files.get("sketch", ""),
+        "classes": files.get("classes", ""),
+        "masks": ";".join(path for key, path in sorted(files.items()) if key.startswith("mask_")),
+        "tracks": files.get("tracks", ""),
+        "preview": files["preview"],
+        "seed": entry["record"].get("seed", ""),
+        "params_hash": hashlib.sha256(parameters).hexdigest()[:16],
+    }

@@ -1,0 +1,10 @@
+"""Exporters from a synthscope data set to the layouts segmentation tools train on."""
+
+from synthscope.io.export.cellpose import to_cellpose
+from synthscope.io.export.celldiffusion import to_celldiffusion
+from synthscope.io.export.ctc import to_ctc
+from synthscope.io.export.stardist import to_stardist
+
+EXPORTERS = {"cellpose": to_cellpose, "stardist": to_stardist, "ctc": to_ctc, "celldiffusion": to_celldiffusion}
+
+__all__ = ["EXPORTERS", "to_cellpose", "to_celldiffusion", "to_ctc", "to_stardist"]

@@ -1,0 +1,86 @@
+"""What every exporter needs: an empty output folder and the items cut into frames."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthscope.errors import InputError
+from synthscope.io.dataset import read_dataset
+
+
+@dataclass
+class Frame:
+    """One picture with its labels, as most segmentation tools want them.
+
+    Attributes
+    ----------
+    name : str
+        The item id, with ``_t{t:03d}`` for frames of time-lapse items.
+    image : ndarray
+        The refined image, or the sketch where the data set has no refined one.
+    image_axes : str
+        Axes of `image`: `axes`, with ``"C"`` in front for multi-channel items.
+    labels : ndarray of uint16 or uint32
+    axes : str
+        Axes of `labels` (``"YX"`` or ``"ZYX"``).
+    spacing : dict of str to float
+    """
+
+    name: str
+    image: np.ndarray
+    image_axes: str
+    labels: np.ndarray
+    axes: str
+    spacing: dict
+
+
+def open_export(dataset_root, out):
+    """Return the data set at `dataset_root` and the folder `out`, created and empty.
+
+    Raises
+    ------
+    InputError
+        If `dataset_root` is not a data set, or `out` exists and is not empty.
+    """
+    dataset = read_dataset(dataset_root)
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: exists and is not an empty folder; export into a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return dataset, out
+
+
+def pictured(item, *, name):
+    """Return the refined image of `item`, or its sketch where it has none."""
+    image = item.image if item.image is not None else item.sketch
+    if image is None:
+        raise InputError(f"{name}: item has neither an image nor a sketch to export")
+    return image
+
+
+def frames(dataset):
+    """Yield every item of `dataset` as `Frame` objects, one per time point.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from synthscope.io import DatasetWriter
+    >>> from synthscope.item import Item
+    >>> writer = DatasetWriter(tempfile.mkdtemp(), info={})
+    >>> writer.write(0, Item(np.ones((2, 4, 4), np.uint16), "TYX", sketch=np.zeros((2, 4, 4), np.float32)), record={})
+    >>> [(f.name, f.axes) for f in frames(read_dataset(writer.root))]
+    [('00000_t000', 'YX'), ('00000_t001', 'YX')]
+    """
+    for id_ in dataset.ids:
+        item = dataset.load(id_)
+        image = pictured(item, name=f"{dataset.root}/items/{id_}")
+        spacing = {k: v for k, v in item.spacing.items() if k != "T"}
+        if "T" not in item.axes:
+            yield Frame(id_, image, item.image_axes, item.labels, item.axes, spacing)
+            continue
+        label_t, image_t = item.axes.index("T"), item.image_axes.index("T")
+        axes, image_axes = item.axes.replace("T", ""), item.image_axes.replace("T", "")
+        for t in range(item.labels.shape[label_t]):
+            labels, frame = np.take(item.labels, t, axis=label_t), np.take(image, t, axis=image_t)
+            yield Frame(f"{id_}_t{t:03d}", frame, image_axes, labels, axes, spacing)

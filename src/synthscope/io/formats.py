@@ -1,0 +1,108 @@
+"""`read_image` and `write_image`: one entry point for every format, chosen by suffix."""
+
+from pathlib import Path
+
+import numpy as np
+
+from synthscope.axes import check_axes
+from synthscope.errors import InputError
+from synthscope.io.dicom import read_dicom
+from synthscope.io.hdf5 import read_hdf5, write_hdf5
+from synthscope.io.image import ImageData, check_spacing
+from synthscope.io.nifti import read_nifti, write_nifti
+from synthscope.io.omezarr import read_omezarr, write_omezarr
+from synthscope.io.png import read_png, write_png
+from synthscope.io.tiff import read_tiff, write_tiff
+
+# suffix -> (reader, writer or None for read-only formats); longest suffix wins.
+FORMATS = {
+    ".tif": (read_tiff, write_tiff),
+    ".tiff": (read_tiff, write_tiff),
+    ".png": (read_png, write_png),
+    ".h5": (read_hdf5, write_hdf5),
+    ".hdf5": (read_hdf5, write_hdf5),
+    ".zarr": (read_omezarr, write_omezarr),
+    ".nii": (read_nifti, write_nifti),
+    ".nii.gz": (read_nifti, write_nifti),
+    ".dcm": (read_dicom, None),
+    ".dicom": (read_dicom, None),
+}
+
+
+def read_image(path, *, axes=None):
+    """Read an image file into an `ImageData`, in the dtype it has in the file.
+
+    Parameters
+    ----------
+    path : path-like
+        A file whose suffix names its format: ``.tif``/``.tiff`` (OME-TIFF or
+        plain), ``.png``, ``.h5``/``.hdf5`` (data set ``data/image``), ``.zarr``
+        (OME-Zarr), ``.nii``/``.nii.gz``, ``.dcm``/``.dicom``.
+    axes : str, optional
+        Axes of the stored array; by default read from the file's metadata.
+
+    Returns
+    -------
+    ImageData
+
+    Raises
+    ------
+    InputError
+        If the suffix is unknown, the file is missing, truncated or corrupt, or
+        `axes` does not fit the array.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.tif"
+    >>> write_image(path, np.zeros((2, 3, 4), np.float32), axes="ZYX", spacing={"Z": 0.5})
+    >>> read_image(path).spacing
+    {'Z': 0.5}
+    >>> read_image("a.jpg2")
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: a.jpg2: unknown image format '.jpg2'; use one of .tif, .tiff, ...
+    """
+    reader, _ = _format(path)
+    if not Path(path).exists():
+        raise InputError(f"{path}: no such file")
+    return reader(path, axes=axes)
+
+
+def write_image(path, data, *, axes, spacing=None):
+    """Write an array to an image file atomically, keeping its dtype exactly.
+
+    Values are never rescaled: a format that cannot hold the dtype refuses it.
+
+    Parameters
+    ----------
+    path : path-like
+        Target file; its suffix chooses the format (see `read_image`; DICOM is
+        read only).
+    data : ndarray
+    axes : str
+        One letter per dimension of `data` from ``"TCZYX"``.
+    spacing : dict of str to float, optional
+        Physical pixel size per axis letter (micrometres; seconds for ``"T"``).
+
+    Raises
+    ------
+    InputError
+        If the format is unknown or read only, `axes` or `spacing` do not fit, or
+        the format cannot hold the array.
+    """
+    _, writer = _format(path)
+    if writer is None:
+        raise InputError(f"{path}: synthscope reads this format but does not write it")
+    data = np.asarray(data)
+    check_axes(axes, data.ndim, name=str(path))
+    writer(path, ImageData(data, axes, check_spacing(spacing, axes, name=str(path))))
+
+
+def _format(path):
+    name = Path(path).name.lower()
+    suffix = max((s for s in FORMATS if name.endswith(s)), key=len, default=None)
+    if suffix is None:
+        known = ", ".join(FORMATS)
+        raise InputError(f"{path}: unknown image format {Path(path).suffix or name!r}; use one of {known}")
+    return FORMATS[suffix]
