@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from synthscope.errors import InputError
+from synthscope.item import Item
 from synthscope.phantoms import held_region, load_preset, make_item, nuclei, preset_names, render
 
 SMALL = {"nuclei-3d": {"shape": [16, 64, 64]}, "tissue-3d": {"shape": [16, 64, 64]},
@@ -110,3 +111,16 @@ def test_render_rejects_what_the_item_cannot_show():
         render(item, modality="tem")
     with pytest.raises(InputError, match="channel 'membrane' is not a mask of this item"):
         render(item, channel="membrane")
+
+
+def test_airy_psf_has_rings_and_keeps_the_range():
+    labels = np.zeros((64, 64), np.uint16)
+    labels[32, 32] = 1
+    point = Item(labels=labels, axes="YX", metadata={"objects": [{"id": 1, "brightness": 1.0}]})
+    options = dict(background=0, texture=0, blur=2.0, photons=1e9, read_noise=0, rng=0)
+    airy, gaussian = render(point, psf="airy", **options), render(point, **options)
+    assert airy[32, 32 + 6] < airy[32, 32 + 8]  # the first dark ring, then the first bright ring
+    assert gaussian[32, 32 + 6] > gaussian[32, 32 + 8]
+    assert airy.sum() == pytest.approx(gaussian.sum(), rel=0.05)
+    volume = render(nuclei((12, 48, 48), count=3, radius=6, spacing=(2, 1, 1), rng=0), psf="airy", rng=0)
+    assert volume.shape == (12, 48, 48) and 0 <= volume.min() and volume.max() <= 1

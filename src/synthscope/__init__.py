@@ -16,4 +16,14 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 from synthscope.errors import InputError
 from synthscope.item import Item
 
-__all__ = ["InputError", "Item", "__version__"]
+__all__ = ["InputError", "Item", "__version__", "generate"]
+
+
+def __getattr__(name):
+    # `synthscope.generate` is imported on first use so that `synthscope --help`, which
+    # imports this package, does not pay for SciPy and scikit-image.
+    if name == "generate":
+        from synthscope.pipeline import generate
+
+        return generate
+    raise AttributeError(f"module 'synthscope' has no attribute {name!r}")

@@ -1,8 +1,9 @@
 """Sampling: unconditional or conditional generation, SDEdit, region-held stages.
 
-Images are float32 in [0, 1] here and in [-1, 1] inside the model; `_Layout` is the one
-place that converts. The denoising loop (`_denoise`) is the visible
-``for t in timesteps`` loop; held regions and stages are a few lines around it.
+Images are float32 in [0, 1] in the API and in [-1, 1] inside the model; `_Layout` maps
+user arrays (spatial, channel-first, or a 2D model's stack of slices) to model batches.
+`_denoise` is the visible ``for t in timesteps`` loop; held regions and stages are a few
+lines around it.
 """
 
 import dataclasses
@@ -87,16 +88,16 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
     layout = _Layout(model.config, np.shape(image))
     x_input = to_model_range(layout.to_batch(image, model.config.in_channels, "image"))
     holds = [None if s.hold is None else layout.to_batch(s.hold, 1, "hold") for s in stages]
-    for stage in stages:  # check every stage before any work
-        make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start)
+    # Fresh schedulers, one per stage, made first: this also checks every stage before any work.
+    schedules = [make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start) for stage in stages]
     run = _Run(model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
-    total, x = steps * len(stages), x_input
     add_noise = training_scheduler(model.config).add_noise
-    for index, (stage, hold) in enumerate(zip(stages, holds)):
-        scheduler, timesteps = make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start)
+    total, done, x = sum(len(timesteps) for _, timesteps in schedules), 0, x_input
+    for index, ((scheduler, timesteps), hold) in enumerate(zip(schedules, holds)):
         x = add_noise(x, run.noise(), timesteps[:1])
-        progress = _progress(callback, total, index * steps, stage=index)
+        progress = _progress(callback, total, done, stage=index)
         x = _denoise(run, scheduler, timesteps, x, hold=hold, known=x_input, callback=progress)
+        done += len(timesteps)
     return layout.from_batch(x)
 
 
@@ -121,12 +122,13 @@ def sample(model, shape, *, condition=None, sampler="dpm", steps=20, generator=N
     return layout.from_batch(_denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0)))
 
 
-def _denoise(run, scheduler, timesteps, x, *, hold=None, known=None, callback=None):
+def _denoise(run, scheduler, timesteps, x, *, callback, hold=None, known=None):
     """The sampling loop: one network evaluation and one scheduler step per timestep."""
     add_noise = training_scheduler(run.model.config).add_noise
+    ancestral = scheduler.config.algorithm_type.startswith("sde")
     for index, t in enumerate(timesteps):
         output = run.predict(x, t)
-        x = scheduler.step(output, t, x, variance_noise=run.noise()).prev_sample
+        x = scheduler.step(output, t, x, variance_noise=run.noise() if ancestral else None).prev_sample
         if hold is not None:  # RePaint-style: the held region follows the input's noising path
             following = timesteps[index + 1 : index + 2]
             x = torch.lerp(x, add_noise(known, run.noise(), following) if len(following) else known, hold)
@@ -209,4 +211,7 @@ class _Layout:
 
 
 def _progress(callback, total, offset, **fields):
-    return lambda done, **more: callback and callback(offset + done, total, **fields, **more)
+    """Return a callback that reports a stage's steps as steps of the whole run."""
+    if callback is None:
+        return lambda done, **more: None
+    return lambda done, **more: callback(offset + done, total, **fields, **more)

@@ -8,7 +8,8 @@ checked here, see `REFINE_KEYS`) and an optional ``description``. ``cilia-<class
 
 Held regions (``refine.stages[].hold``) name a mask of the item or one derived from the
 masks by `held_region`: ``"objects"``/``"tubules"`` (labels > 0), ``"background"``
-(labels == 0), ``"axoneme_minus_tubules"`` (axoneme and not a tubule).
+(labels == 0), ``"axoneme_minus_tubules"`` (axoneme and not a tubule). The cilia preset
+holds the axoneme at t=650, the axoneme without its tubules at t=350, and nothing at t=250.
 """
 
 import copy
@@ -114,7 +115,7 @@ def make_item(preset, *, rng):
     rng = check.as_rng(rng)
     generator = preset["generator"]
     function = GENERATORS[generator][0]
-    item = function(preset["shape"], **_arguments(preset), rng=rng)
+    item = function(preset["shape"], spacing=preset["spacing"], **preset[generator], rng=rng)
     sketch = render(item, **preset["render"], rng=rng)
     parameters = {k: v for k, v in preset.items() if k not in ("name", "description")}
     metadata = {**item.metadata, "preset": preset["name"], "generator": generator, "parameters": parameters,
@@ -188,33 +189,27 @@ def _check_preset(preset):
     if unknown:
         raise InputError(f"{unknown[0]} is not a preset key; use {', '.join((*_TOP, generator))}")
     for section in (generator, "render", "refine"):
-        preset.setdefault(section, {})
+        if preset.get(section) is None:  # absent, or an empty YAML section
+            preset[section] = {}
         if not isinstance(preset[section], dict):
             raise InputError(f"{section} must be a mapping of keyword arguments")
     preset.setdefault("spacing", None)
     if "shape" not in preset:
         raise InputError("shape is missing, e.g. shape: [256, 256]")
-    function, checker = GENERATORS[generator]
-    _bind(checker, generator, [preset["shape"]], _arguments(preset))
-    _bind(check_render, "render", [], preset["render"])
+    checker = GENERATORS[generator][1]
+    _call(checker, generator, preset[generator], shape=preset["shape"], spacing=preset["spacing"])
+    _call(check_render, "render", preset["render"])
     _check_refine(preset["refine"])
 
 
-def _arguments(preset):
-    arguments = dict(preset[preset["generator"]])
-    if "spacing" in inspect.signature(GENERATORS[preset["generator"]][0]).parameters:
-        arguments["spacing"] = preset["spacing"]
-    return arguments
-
-
-def _bind(function, section, args, kwargs):
-    """Call the check `function`, naming bad keys ``section.key``."""
-    allowed = [p for p in inspect.signature(function).parameters if p not in ("shape", "spacing")]
-    for key in kwargs:
-        if key not in allowed and key != "spacing":
+def _call(check_function, section, given, **fixed):
+    """Run a parameter check on a preset section `given`, naming an unknown or bad key ``section.key``."""
+    allowed = [k for k in inspect.signature(check_function).parameters if k not in fixed]
+    for key in given:
+        if key not in allowed:
             raise InputError(f"{section}.{key} is not a parameter of {section}; use one of {', '.join(allowed)}")
     try:
-        function(*args, **kwargs)
+        check_function(**fixed, **given)
     except InputError as error:
         message = str(error)
         raise InputError(message if message.startswith(("shape", "spacing")) else f"{section}.{message}") from None

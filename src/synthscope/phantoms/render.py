@@ -2,6 +2,8 @@
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.signal import fftconvolve
+from scipy.special import j1
 from skimage.segmentation import find_boundaries
 
 from synthscope.errors import InputError
@@ -9,17 +11,18 @@ from synthscope.phantoms import _check as check
 from synthscope.phantoms.texture import value_noise
 
 MODALITIES = ("fluorescence", "tem", "multichannel")
+PSFS = ("gaussian", "airy")
 AXIAL_PSF = 3.0  # a widefield/confocal PSF is about three times longer along z than across
 TEM_LEVELS = {"background": 0.72, "matrix": 0.58, "membrane": 0.3, "wall": 0.2, "lumen": 0.48, "arms": 0.34}
 
 
 def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-           brightness=(0.35, 0.8), texture=0.15, blur=1.0, photons=200.0, read_noise=None, rng=None):
+           brightness=(0.35, 0.8), texture=0.15, blur=1.0, psf="gaussian", photons=200.0, read_noise=None, rng=None):
     """Return the sketch of `item`: float32 in [0, 1], laid out like ``item.labels``.
 
     Fluorescence: the background at `background` (default 0.1), each object at its own
     brightness (``item.metadata["objects"][i]["brightness"]`` when the generator set it,
-    else drawn from `brightness`), modulated by smooth texture, blurred by a Gaussian PSF
+    else drawn from `brightness`), modulated by smooth texture, blurred by the PSF
     (`AXIAL_PSF` times longer along z), then Poisson noise (`photons` at intensity 1) and
     Gaussian read noise. Typical values: background 0.05-0.15, objects 0.3-0.9.
 
@@ -48,6 +51,9 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
         Relative amplitude of the smooth texture on objects (and on TEM cytoplasm).
     blur : float
         Standard deviation of the PSF in pixels of the last axis.
+    psf : {"gaussian", "airy"}
+        Fluorescence PSF: a Gaussian, or Born-Wolf-like: the in-focus Airy pattern (with its
+        rings) across, fitted to `blur`, and a Gaussian along z.
     photons : float
         Expected photons at intensity 1 (fluorescence): lower is noisier.
     read_noise : float, optional
@@ -69,7 +75,8 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     (dtype('float32'), (64, 64), True)
     """
     p = check_render(modality=modality, channel=channel, channels=channels, background=background,
-                     brightness=brightness, texture=texture, blur=blur, photons=photons, read_noise=read_noise)
+                     brightness=brightness, texture=texture, blur=blur, psf=psf, photons=photons,
+                     read_noise=read_noise)
     rng = check.as_rng(rng)
     if modality == "tem":
         return _tem(item, background=p["background"], texture=texture, blur=blur, noise=p["read_noise"], rng=rng)
@@ -78,16 +85,17 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
         if name != "labels" and name not in item.masks:
             raise InputError(f"render: channel {name!r} is not a mask of this item; "
                              f"choose from {['labels', *item.masks]}")
-    options = dict(background=p["background"], brightness=p["brightness"], texture=texture, blur=blur,
+    options = dict(background=p["background"], brightness=p["brightness"], texture=texture, blur=blur, psf=psf,
                    photons=photons, read_noise=p["read_noise"], rng=rng)
     sketches = [_fluorescence(item, item.labels if n == "labels" else item.masks[n], **options) for n in names]
     return np.stack(sketches) if modality == "multichannel" else sketches[0]
 
 
 def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-                 brightness=(0.35, 0.8), texture=0.15, blur=1.0, photons=200.0, read_noise=None):
+                 brightness=(0.35, 0.8), texture=0.15, blur=1.0, psf="gaussian", photons=200.0, read_noise=None):
     """Check the options of `render` and return them normalised (a dict); see `render`."""
     check.check_choice(modality, "modality", MODALITIES)
+    check.check_choice(psf, "psf", PSFS)
     tem = modality == "tem"
     names = list(channels) if modality == "multichannel" else [channel]
     if isinstance(channels, str) or not names or not all(isinstance(n, str) for n in names):
@@ -105,7 +113,7 @@ def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei
     )
 
 
-def _fluorescence(item, mask, *, background, brightness, texture, blur, photons, read_noise, rng):
+def _fluorescence(item, mask, *, background, brightness, texture, blur, psf, photons, read_noise, rng):
     if mask.dtype == bool:
         levels = np.where(mask, np.mean(brightness), 0).astype(np.float32)
     else:
@@ -117,7 +125,7 @@ def _fluorescence(item, mask, *, background, brightness, texture, blur, photons,
         levels = table[mask]
     foreground = levels > 0
     image = np.where(foreground, levels * (1 + texture * _noise(item, rng)), background).astype(np.float32)
-    image = ndi.gaussian_filter(image, _sigma(item, blur), mode="nearest")
+    image = _blur(image, item, blur, psf)
     image = rng.poisson(np.clip(image, 0, None) * photons) / photons + rng.normal(0, read_noise, image.shape)
     return np.clip(image, 0, 1).astype(np.float32)
 
@@ -156,5 +164,36 @@ def _scale(item):
     return [1.0 if a == "T" else item.spacing.get(a, last) / last for a in item.axes]
 
 
-def _sigma(item, blur):
-    return [0.0 if a == "T" else blur / s * (AXIAL_PSF if a == "Z" else 1) for a, s in zip(item.axes, _scale(item))]
+def _blur(image, item, blur, psf):
+    """Convolve `image` with the PSF: Gaussian, or an Airy pattern across and a Gaussian along z."""
+    sigma = [0.0 if a == "T" else blur / s * (AXIAL_PSF if a == "Z" else 1) for a, s in zip(item.axes, _scale(item))]
+    if psf == "gaussian" or blur == 0:
+        return ndi.gaussian_filter(image, sigma, mode="nearest")
+    image = ndi.gaussian_filter(image, [s if a == "Z" else 0 for a, s in zip(item.axes, sigma)], mode="nearest")
+    kernel = airy_kernel(blur)
+    kernel = kernel.reshape((1,) * (image.ndim - 2) + kernel.shape)
+    pad = kernel.shape[-1] // 2
+    padded = np.pad(image, [(0, 0)] * (image.ndim - 2) + [(pad, pad)] * 2, mode="edge")
+    return fftconvolve(padded, kernel, mode="valid", axes=(-2, -1)).astype(np.float32)
+
+
+def airy_kernel(sigma, rings=3):
+    """Normalised 2D Airy pattern ``(2 J1(v) / v)**2`` whose core matches a Gaussian of `sigma` pixels.
+
+    The best Gaussian fit of the Airy disc has a standard deviation of 0.344 times the
+    radius of its first dark ring; dark ring ``k`` lies near ``(k + 0.22) / 1.22`` times
+    that radius, and the kernel reaches out to ring `rings`.
+
+    Examples
+    --------
+    >>> kernel = airy_kernel(1.0)
+    >>> kernel.shape, round(float(kernel.sum()), 6)
+    ((17, 17), 1.0)
+    """
+    first_zero = sigma / 0.344
+    half = int(np.ceil(first_zero * (rings + 0.22) / 1.22))
+    y, x = np.mgrid[-half:half + 1, -half:half + 1]
+    v = 3.8317 * np.hypot(y, x) / first_zero
+    safe = np.where(v == 0, 1.0, v)
+    kernel = np.where(v == 0, 1.0, (2 * j1(safe) / safe) ** 2)
+    return (kernel / kernel.sum()).astype(np.float32)
