@@ -33,7 +33,7 @@ def train_nuclei_2d(out, *, steps, seed):
     model = build_denoiser(config)
     patches = PatchSampler(list(images), patch_size=config.patch_size)
     started = time.perf_counter()
-    stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=1000, seed=seed,
+    stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=250, seed=seed,
                            resume=(Path(out) / "config.json").exists())
     stats["cpu_minutes"] = round((time.perf_counter() - started) / 60, 1)
     stats["parameters"] = sum(p.numel() for p in model.parameters())

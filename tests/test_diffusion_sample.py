@@ -136,6 +136,8 @@ def test_a_conditional_3d_model_samples_with_its_condition():
     ({"stages": [Stage(1001)]}, "t_start"),
     ({"stages": [Stage(400, hold=np.full((16, 16), 1.5))]}, "hold"),
     ({"stages": [Stage(400, hold=np.ones((8, 16)))]}, "hold"),
+    ({"stages": []}, "stages"),
+    ({"stages": [400]}, "stages"),
     ({"sampler": "euler"}, "sampler"),
     ({"steps": 0}, "steps"),
     ({"tile_overlap": 1.0}, "tile_overlap"),

@@ -85,6 +85,8 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
     ((16, 24), dtype('float32'))
     """
     stages = [Stage(t_start=400)] if stages is None else list(stages)
+    if not stages or not all(isinstance(stage, Stage) for stage in stages):
+        raise InputError(f"stages: expected a non-empty list of Stage, got {stages!r}")
     layout = _Layout(model.config, np.shape(image))
     x_input = to_model_range(layout.to_batch(image, model.config.in_channels, "image"))
     holds = [None if s.hold is None else layout.to_batch(s.hold, 1, "hold") for s in stages]

@@ -99,17 +99,10 @@ def downstream_benchmark(train, test, *, synthetic=None, k_real=None, seeds=(0, 
             sampling = [real_fraction / k] * k + [(1 - real_fraction) / len(synthetic[0])] * len(synthetic[0])
         progress = None if callback is None else functools.partial(
             _progress, callback, offset=run * steps, total=total, condition=condition, seed=seed)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        model = train_segmenter(images, labels, steps=steps, batch_size=batch_size, patch_size=patch_size,
-                                channels=channels, sampling=sampling, rng=seed, callback=progress)
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-        predicted = [segment(model, image) for image in test_images]
-        ap = match_instances(list(test_labels), predicted)["ap"]
-        report["conditions"][condition]["runs"].append({
-            "seed": seed, "ap50": float(ap[0]), "seg": seg_score(list(test_labels), predicted),
-            "ap": ap.tolist(), "train_seconds": round(seconds, 2), "train_cpu_seconds": round(cpu_seconds, 2),
-            "real_images": chosen.tolist() if "real" in condition.split("+") else [],
-        })
+        scores = _train_and_score(images, labels, test, steps=steps, batch_size=batch_size, patch_size=patch_size,
+                                  channels=channels, sampling=sampling, rng=seed, callback=progress)
+        used = chosen.tolist() if "real" in condition.split("+") else []
+        report["conditions"][condition]["runs"].append({"seed": seed, **scores, "real_images": used})
     for entry in report["conditions"].values():
         entry["ap50"] = _summary([r["ap50"] for r in entry["runs"]])
         entry["seg"] = _summary([r["seg"] for r in entry["runs"]])
@@ -120,6 +113,17 @@ def downstream_benchmark(train, test, *, synthetic=None, k_real=None, seeds=(0, 
         "n_test_objects": int(sum(len(np.unique(la[la > 0])) for la in test_labels)),
     }
     return report
+
+
+def _train_and_score(images, labels, test, **options):
+    """Train one segmenter and return its scores on `test` and its training time."""
+    start, cpu_start = time.perf_counter(), time.process_time()
+    model = train_segmenter(images, labels, **options)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    predicted = [segment(model, image) for image in test[0]]
+    ap = match_instances(list(test[1]), predicted)["ap"]
+    return {"ap50": float(ap[0]), "seg": seg_score(list(test[1]), predicted), "ap": ap.tolist(),
+            "train_seconds": round(seconds, 2), "train_cpu_seconds": round(cpu_seconds, 2)}
 
 
 def _progress(callback, step, _steps, *, offset, total, **fields):
