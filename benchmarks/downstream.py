@@ -42,8 +42,17 @@ def score_realism(name, reference, candidate, out):
     report, wall, cpu = timed(realism, list(reference), list(candidate), rng=0)
     report["seconds"] = {"wall": round(wall, 1), "cpu": round(cpu, 1)}
     table = realism_table(report)
-    write_report(report, out, name=name, table=table, figure=image_grid([reference[:8], candidate[:8]], titles=["ref", "cand"]))
-    print(f"## {name}: {len(reference)} reference and {len(candidate)} candidate patches, {wall:.0f} s wall, {cpu:.0f} s CPU\n{table}")
+    write_report(
+        report,
+        out,
+        name=name,
+        table=table,
+        figure=image_grid([s[:: max(len(s) // 8, 1)][:8] for s in (reference, candidate)], titles=["ref", "cand"]),
+    )
+    print(
+        f"## {name}: {len(reference)} reference, {len(candidate)} candidate patches; {wall:.0f} s wall, {cpu:.0f} s CPU\n"
+        + table
+    )
 
 
 def main():
@@ -67,8 +76,9 @@ def main():
     if args.no_downstream:
         return
     seeds = [int(s) for s in args.seeds.split(",")]
-    report, wall, cpu = timed(downstream_benchmark, train, test, synthetic=synthetic, k_real=args.k_real,
-                              seeds=seeds, steps=args.steps)
+    report, wall, cpu = timed(
+        downstream_benchmark, train, test, synthetic=synthetic, k_real=args.k_real, seeds=seeds, steps=args.steps
+    )
     report["seconds"] = {"wall": round(wall, 1), "cpu": round(cpu, 1)}
     table = downstream_table(report)
     write_report(report, args.out, name="downstream", table=table, figure=downstream_chart(report))

@@ -13,7 +13,9 @@ initialised ~1.1M-parameter model of the default config) it prints:
 - tiled 1024x1024 and 32x256x256 (2D model slice by slice) time and peak memory, each
   in a fresh process, and the time per pixel relative to 256x256.
 
-Wall and CPU seconds are both given: on a shared machine the CPU time is the steadier.
+Wall and CPU seconds are both given; ratios use CPU seconds, which a busy neighbour on a
+shared machine disturbs least. ``--threads`` sets torch's thread count (default 1: with
+two OpenMP threads on two shared cores a neighbour made bf16 passes 20x slower, measured).
 ``--quick`` runs the published schedule for 40 of its 400 steps and scales the time.
 """
 
@@ -53,7 +55,7 @@ def timed(function):
 
 
 def forward_seconds(model, *, bf16, tiles=25, batch=8, repeats=3):
-    """Seconds of one network pass over the 25 tiles of a 256x256 image (64x64, overlap 1/4)."""
+    """CPU seconds of one network pass over the 25 tiles of a 256x256 image (64x64, overlap 1/4)."""
     x = torch.randn(tiles, 1, *model.config.patch_size)
     t = torch.full((batch,), 300)
 
@@ -63,7 +65,7 @@ def forward_seconds(model, *, bf16, tiles=25, batch=8, repeats=3):
                 model(x[start : start + batch], t[: len(x[start : start + batch])])
 
     once()
-    return min(timed(once)[1] for _ in range(repeats))
+    return min(timed(once)[2] for _ in range(repeats))
 
 
 def run_case(folder, case):
@@ -81,8 +83,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="bundled model name or model folder (default: random default-config model)")
     parser.add_argument("--quick", action="store_true", help="time 40 of the 400 reference steps and scale")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     options = parser.parse_args()
+    torch.set_num_threads(options.threads)
     if options.case:
         return run_case(options.model, options.case)
 
@@ -101,35 +105,42 @@ def main():
           f"{torch.get_num_threads()} threads, bf16 {torch.ops.mkldnn._is_mkldnn_bf16_supported()}")
 
     image = test_image((256, 256))
-    sdedit = [Stage(t_start=400)]
     reference_steps = 40 if options.quick else 400
-    reference, ref_wall, ref_cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=reference_steps)] if options.quick else sdedit,
+    reference, ref_wall, ref_cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=reference_steps)],
                                                         sampler="ddpm", steps=reference_steps, bf16=False, generator=0))
-    scale = 400 / reference_steps
-    ref_wall, ref_cpu = ref_wall * scale, ref_cpu * scale
+    ref_wall, ref_cpu = ref_wall * 400 / reference_steps, ref_cpu * 400 / reference_steps
     refine(model, image, steps=2, generator=0)  # warm up the bf16 kernels
-    ours, wall, cpu = timed(lambda: refine(model, image, stages=sdedit, steps=20, generator=0))
-    ours_seed1 = refine(model, image, stages=sdedit, steps=20, generator=1)
-    ddim = refine(model, image, stages=sdedit, sampler="ddim", steps=20, generator=0)
-    forward_bf16, forward_fp32 = forward_seconds(model, bf16=None), forward_seconds(model, bf16=False)
+    forward = {bf16: forward_seconds(model, bf16=bf16) for bf16 in (None, False)}
 
-    print("\n256x256 SDEdit from t=400               wall s    cpu s   NFE")
-    print(f"(a) published: DDPM 400 steps, fp32  {ref_wall:8.1f} {ref_cpu:8.1f}   400" + ("  (scaled from 40)" if options.quick else ""))
-    print(f"(b) ours: DPM-Solver++ 20, bf16      {wall:8.2f} {cpu:8.2f}    20")
-    print(f"speed-up (a)/(b)                     {ref_wall / wall:8.1f} {ref_cpu / cpu:8.1f}")
-    print(f"one network pass (25 tiles of 64x64)  bf16 {forward_bf16:.3f} s, fp32 {forward_fp32:.3f} s")
-    print(f"pipeline overhead (b): {wall / (20 * forward_bf16) - 1:+.1%}; (a): {ref_wall / (400 * forward_fp32) - 1:+.1%}")
-    if not options.quick:
-        print(f"mean |difference| to (a): ours {np.abs(ours - reference).mean():.4f}, DDIM 20 {np.abs(ddim - reference).mean():.4f}; "
-              f"ours seed 0 vs seed 1 {np.abs(ours - ours_seed1).mean():.4f}")
+    print("\n256x256 SDEdit from t=400             wall s   cpu s  NFE  speed-up (cpu)  mean |diff| to (a)  overhead")
+    print(f"(a) published: DDPM 400, fp32      {ref_wall:7.1f} {ref_cpu:7.1f}  400"
+          f"{'  (scaled from 40 steps)' if options.quick else ''}{'':33s}{ref_cpu / (400 * forward[False]) - 1:+.0%}")
+    ours = "(b) ours: DPM-Solver++ 20, bf16"
+    variants = {
+        ours: {"steps": 20},
+        "    ours, another seed": {"steps": 20, "generator": 1},
+        "    DPM-Solver++ 10, bf16": {"steps": 10},
+        "    DDIM 20, bf16": {"sampler": "ddim", "steps": 20},
+        "    DPM-Solver++ 20, fp32": {"steps": 20, "bf16": False},
+    }
+    cpu_seconds = {}
+    for name, variant in variants.items():
+        variant = {"generator": 0, "bf16": None, **variant}
+        out, wall, cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=400)], **variant))
+        cpu_seconds[name] = cpu
+        difference = "" if options.quick else f"{np.abs(out - reference).mean():.4f}"
+        overhead = cpu / (variant["steps"] * forward[variant["bf16"]]) - 1
+        print(f"{name:34s} {wall:7.2f} {cpu:7.2f} {variant['steps']:4d} {ref_cpu / cpu:15.1f} {difference:>19s} {overhead:+9.0%}")
+    print(f"one network pass over the 25 tiles of 64x64, cpu s: bf16 {forward[None]:.3f}, fp32 {forward[False]:.3f}; "
+          "overhead = cpu s / (NFE x pass) - 1")
 
-    print("\ntiled, 64x64 tiles, overlap 1/4, batch 8   wall s   cpu s  peak MiB (after import)  s per 256x256-equivalent")
+    print("\ntiled, 64x64 tiles, overlap 1/4, batch 8   wall s   cpu s  peak MiB (after import)  cpu s per 256x256")
     for case in ("tiled_1024", "volume_32x256x256"):
-        result = json.loads(subprocess.run([sys.executable, __file__, "--model", str(folder), "--case", case],
-                                           check=True, capture_output=True, text=True).stdout)
-        per_image = result["wall"] / (result["pixels"] / 256**2)
+        command = [sys.executable, __file__, "--model", str(folder), "--case", case, "--threads", str(options.threads)]
+        result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+        per_image = result["cpu"] / (result["pixels"] / 256**2)
         print(f"{case:40s} {result['wall']:8.1f} {result['cpu']:7.1f} {result['peak_mib']:6.0f} ({result['baseline_mib']:.0f})"
-              f"   {per_image:.2f} ({per_image / wall - 1:+.0%} vs 256x256)")
+              f"         {per_image:.2f} ({per_image / cpu_seconds[ours] - 1:+.0%} vs 256x256)")
 
 
 if __name__ == "__main__":

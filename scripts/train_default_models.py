@@ -8,6 +8,7 @@ only, see ``synthscope.sample_data.NUCLEI_SPLITS``), downscaled to 0.52 um pixel
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -42,15 +43,35 @@ def train_nuclei_2d(out, *, steps, seed):
     return stats
 
 
+def install(run, package_folder, stats):
+    """Copy the EMA weights and config of a training run into a bundled model folder."""
+    package_folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "ema.safetensors", package_folder / "model.safetensors")
+    config = json.loads((run / "config.json").read_text())
+    config["extra"] = {
+        "steps": stats["steps"],
+        "batch_size": 8,
+        "weights": "exponential moving average of the weights (decay 0.999)",
+        "final_loss": round(stats["final_loss"], 4),
+        "cpu_minutes": stats["cpu_minutes"],
+        "data": stats["data"],
+        "card": "card.md",
+    }
+    (package_folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/nuclei-fluo-2d"))
+    parser.add_argument("--install", type=Path, help="bundled model folder to copy the result into")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    train_nuclei_2d(args.out, steps=args.steps, seed=args.seed)
+    stats = train_nuclei_2d(args.out, steps=args.steps, seed=args.seed)
+    if args.install:
+        install(args.out, args.install, stats)
 
 
 if __name__ == "__main__":

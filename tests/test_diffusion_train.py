@@ -13,14 +13,16 @@ torch.set_num_threads(1)
 
 
 @pytest.mark.parametrize("dims, prediction_type", [(2, "epsilon"), (2, "v_prediction"), (3, "epsilon")])
-def test_loss_falls_on_a_learnable_toy_task(dims, prediction_type):
+def test_loss_falls_on_a_learnable_toy_task(tmp_path, dims, prediction_type):
     torch.manual_seed(0)
-    model = build_denoiser(channels=(8, 8, 8), spatial_dims=dims, patch_size=(8,) * dims + (8,) * (2 - dims) if dims == 3 else (16, 16),
+    model = build_denoiser(channels=(8, 8, 8), spatial_dims=dims, patch_size=(8, 8, 8) if dims == 3 else (16, 16),
                            axes="ZYX" if dims == 3 else "YX", prediction_type=prediction_type)
     seen = []
-    stats = train_denoiser(model, [np.full((24,) * dims, 0.2, np.float32)], steps=30, lr=3e-3, callback=lambda d, n, loss: seen.append(d))
+    stats = train_denoiser(model, [np.full((24,) * dims, 0.2, np.float32)], steps=30, lr=3e-3, checkpoint_dir=tmp_path,
+                           callback=lambda done, total, loss: seen.append(done))
     assert stats["final_loss"] < 0.5 * stats["first_loss"]
     assert seen == list(range(1, 31)) and not model.training
+    assert (tmp_path / "samples_000030.png").is_file()
 
 
 def test_conditional_training_learns_to_use_the_condition():

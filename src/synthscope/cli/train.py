@@ -7,7 +7,7 @@ The file has four sections; paths are relative to the file::
       channels: [32, 64, 64]
       patch_size: [64, 64]
     data:
-      path: images/          # a folder of images, a synthscope data set, or one image
+      path: images/          # a folder of TIFFs, a synthscope data set, or one image (TIFF, OME-Zarr, HDF5, ...)
       pattern: "*.tif*"      # folder only
       percentiles: [1, 99.8] # map each image to [0, 1]; omit for images already in [0, 1]
       condition: null        # data set only: sketch or mask, for a conditional model
@@ -39,13 +39,14 @@ def train(
     spec = _read(config)
     out = config.parent / spec["out"]
     if resume != (out / "training.json").is_file():
-        raise InputError(f"{out}: no checkpoint to resume" if resume else f"{out}: holds a checkpoint; pass --resume to continue it")
+        raise InputError(f"{out}: no checkpoint to resume" if resume else f"{out}: holds a checkpoint; pass --resume")
     model_config = DenoiserConfig.from_dict(spec.get("model") or {})
     patches = _patches(config.parent, spec.get("data") or {}, model_config)
     model = build_denoiser(model_config, condition_channels=patches.condition_channels)
     with progress_bar("training") as callback:
         stats = train_denoiser(model, patches, checkpoint_dir=out, resume=resume, callback=callback, **spec["training"])
-    console.print(f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {stats['seconds'] / 60:.1f} min", highlight=False)
+    minutes = stats["seconds"] / 60
+    console.print(f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {minutes:.1f} min", highlight=False)
 
 
 def _read(path):
@@ -59,7 +60,8 @@ def _read(path):
         raise InputError(f"{path}: cannot read the training file ({str(error).splitlines()[0]})") from None
     if not isinstance(spec, dict) or "out" not in spec or "training" not in spec or "data" not in spec:
         raise InputError(f"{path}: needs the sections data, training and out (and optionally model)")
-    for where, keys, allowed in ((path, spec, SECTIONS), ("data", spec["data"] or {}, DATA_KEYS), ("training", spec["training"] or {}, TRAINING_KEYS)):
+    sections = ((path, spec, SECTIONS), ("data", spec["data"] or {}, DATA_KEYS), ("training", spec["training"] or {}, TRAINING_KEYS))
+    for where, keys, allowed in sections:
         unknown = sorted(set(keys) - allowed)
         if unknown:
             raise InputError(f"{path}: unknown keys in {where}: {unknown}")
@@ -83,6 +85,6 @@ def _patches(root, data, config):
         return PatchSampler.from_dataset(path, patch_size=config.patch_size, condition=data.get("condition"), **options)
     if data.get("condition") is not None:
         raise InputError("data.condition needs a synthscope data set as data.path")
-    if path.is_dir():
+    if path.is_dir() and path.suffix != ".zarr":  # an OME-Zarr image is a folder too
         return PatchSampler.from_folder(path, patch_size=config.patch_size, pattern=data.get("pattern", "*.tif*"), **options)
     return PatchSampler([read_image(path).data], patch_size=config.patch_size, **options)

@@ -89,7 +89,8 @@ def load_denoiser(name_or_path):
     except (OSError, RuntimeError) as error:
         raise InputError(f"{weights}: weights do not match config.json ({str(error).splitlines()[0]})") from None
     if missing or unexpected:
-        raise InputError(f"{weights}: weights do not match config.json (missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+        raise InputError(f"{weights}: weights do not match config.json "
+                         f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
     model.source = {"path": str(folder), "weights": weights.name, "sha256": _sha256(weights)}
     model.extra = extra
     return model.eval()
@@ -101,7 +102,7 @@ def _resolve(name_or_path):
     path = Path(name_or_path)
     if path.is_file():
         if path.suffix != ".safetensors":
-            raise InputError(f"{path}: not a safetensors checkpoint; synthscope loads only model folders with safetensors weights")
+            raise InputError(f"{path}: not a safetensors checkpoint; synthscope loads only safetensors model folders")
         path = path.parent
     if (path / "config.json").is_file():
         return path

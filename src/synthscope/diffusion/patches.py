@@ -60,7 +60,9 @@ class PatchSampler:
             if len({c.shape[0] for c in self.conditions}) > 1:
                 raise InputError("conditions: all must have the same number of channels")
         self.condition_channels = 0 if self.conditions is None else self.conditions[0].shape[0]
-        self.normalisation = {"method": "none"} if percentiles is None else {"method": "percentile", "low": percentiles[0], "high": percentiles[1]}
+        self.normalisation = {"method": "none"}
+        if percentiles is not None:
+            self.normalisation = {"method": "percentile", "low": percentiles[0], "high": percentiles[1]}
 
     @classmethod
     def from_folder(cls, folder, *, patch_size, pattern="*.tif*", **options):
@@ -133,5 +135,6 @@ class PatchSampler:
             low, high = np.percentile(array, percentiles)
             array = np.clip((array - low) / max(high - low, 1e-12), 0, 1)
         if not (array.min() >= 0 and array.max() <= 1):
-            raise InputError(f"{name}: values must be in [0, 1] (got [{array.min():.3g}, {array.max():.3g}]); pass percentiles to normalise")
+            raise InputError(f"{name}: values must be in [0, 1], got [{array.min():.3g}, {array.max():.3g}]; "
+                             "pass percentiles to normalise")
         return array.reshape(channels, -1, *array.shape[-dims:])

@@ -124,6 +124,7 @@ def sample(model, shape, *, condition=None, sampler="dpm", steps=20, generator=N
     return layout.from_batch(_denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0)))
 
 
+@torch.inference_mode()
 def _denoise(run, scheduler, timesteps, x, *, callback, hold=None, known=None):
     """The sampling loop: one network evaluation and one scheduler step per timestep."""
     add_noise = training_scheduler(run.model.config).add_noise
@@ -162,14 +163,13 @@ class _Run:
     def noise(self):
         return slice_noise(self.shape, rho=self.slice_rho, generator=self.generator)
 
-    @torch.inference_mode()
     def predict(self, x, t):
         channels = x.shape[1]
 
         def network(tiles):
+            condition = tiles[:, channels:] if self.condition is not None else None
             with autocast(self.bf16):
-                out = self.model(tiles[:, :channels], t.expand(len(tiles)), tiles[:, channels:] if self.condition is not None else None)
-            return out.float()
+                return self.model(tiles[:, :channels], t.expand(len(tiles)), condition).float()
 
         inputs = x if self.condition is None else torch.cat([x, self.condition], dim=1)
         return predict_tiled(network, inputs, tile_size=self.tile_size, overlap=self.tile_overlap,

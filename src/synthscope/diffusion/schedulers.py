@@ -10,7 +10,8 @@ from the caller (so noise is drawn for the whole image, whatever the tiling):
 - ``"dpm"``: DPM-Solver++ 2M, the fast default;
 - ``"ddim"``: its first-order form, which is exactly DDIM (eta = 0);
 - ``"ddpm"``: first-order SDE-DPM-Solver++, which is exactly the DDPM ancestral
-  posterior step. The tests check both against diffusers' own DDIM and DDPM loops.
+  posterior step. The tests check both against diffusers' own DDIM and DDPM loops
+  (with ``clip_sample``; DDIM re-deriving the noise from the clipped prediction).
 """
 
 import numpy as np
@@ -75,7 +76,12 @@ def make_scheduler(config, sampler, *, steps, t_start=None):
     if not isinstance(t_start, (int, np.integer)) or not 0 < t_start <= total:
         raise InputError(f"t_start: must be an integer in (0, {total}], got {t_start!r}")
     steps = min(steps, int(t_start))
-    scheduler = DPMSolverMultistepScheduler(**schedule_options(config), **SAMPLERS[sampler])
+    # Clip each step's prediction of the clean image to the data range [-1, 1] (dynamic
+    # thresholding capped at 1 is exactly that clip, as DDPM's clip_sample): without it a
+    # half-trained model saturated 79% of the pixels of its samples (measured).
+    scheduler = DPMSolverMultistepScheduler(
+        **schedule_options(config), **SAMPLERS[sampler], thresholding=True, sample_max_value=1.0
+    )
     scheduler.set_timesteps(timesteps=np.round(np.arange(steps) * (-t_start / steps) + t_start).astype(np.int64) - 1)
     return scheduler, scheduler.timesteps
 

@@ -69,9 +69,10 @@ def train_denoiser(model, patches, *, steps, batch_size=8, lr=5e-4, ema_decay=0.
     if not isinstance(patches, PatchSampler):
         patches = PatchSampler(list(patches), patch_size=model.config.patch_size, channels=model.config.in_channels)
     if patches.condition_channels != model.config.condition_channels:
-        raise InputError(f"patches: the model takes {model.config.condition_channels} condition channels, the data has {patches.condition_channels}")
-    if tuple(patches.patch_size) and len(patches.patch_size) != model.config.spatial_dims:
-        raise InputError(f"patches: {len(patches.patch_size)}D patches for a {model.config.spatial_dims}D model")
+        raise InputError(f"patches: the model takes {model.config.condition_channels} condition channels, "
+                         f"the data has {patches.condition_channels}")
+    if patches.patch_size != model.config.patch_size:
+        raise InputError(f"patches: size {patches.patch_size} differs from the model's patch_size {model.config.patch_size}")
     if resume and checkpoint_dir is None:
         raise InputError("resume: needs a checkpoint_dir")
     if not model.config.normalisation:
@@ -121,8 +122,6 @@ def _update_ema(ema, model, decay):
 
 
 def _checkpoint(folder, model, ema, optimizer, rng, generator, step, losses):
-    from synthscope.diffusion.sample import sample
-
     save_denoiser(model, folder, ema=ema, extra={"steps": step, "loss": float(np.mean(losses[-100:]))})
     state = optimizer.state_dict()
     tensors = {f"{i}.{key}": value for i, entry in state["state"].items() for key, value in entry.items()}
@@ -132,10 +131,8 @@ def _checkpoint(folder, model, ema, optimizer, rng, generator, step, losses):
     record = {"step": step, "rng": rng.bit_generator.state, "param_groups": state["param_groups"]}
     (folder / ".training.json.tmp").write_text(json.dumps(record))
     (folder / ".training.json.tmp").replace(folder / "training.json")
-    images = sample(ema, (4, *ema.config.patch_size[-2:]) if ema.config.spatial_dims == 2 else (4, *ema.config.patch_size),
-                    steps=20, generator=0, tile_batch=4) if ema.config.condition_channels == 0 else None
-    if images is not None:
-        _write_grid(folder / f"samples_{step:06d}.png", images)
+    if ema.config.condition_channels == 0:
+        _write_grid(folder / f"samples_{step:06d}.png", ema)
 
 
 def _restore(folder, model, ema, optimizer, rng, generator):
@@ -156,10 +153,15 @@ def _restore(folder, model, ema, optimizer, rng, generator):
     return record["step"]
 
 
-def _write_grid(path, images):
+def _write_grid(path, model):
+    """Save four samples (2D) or four slices of one sample (3D), first channel, side by side."""
     from PIL import Image
 
-    if images.ndim == 4:  # 3D samples: show the middle slice
-        images = images[:, images.shape[1] // 2]
+    from synthscope.diffusion.sample import sample
+
+    config = model.config
+    shape = (4, *config.patch_size) if config.spatial_dims == 2 else config.patch_size
+    images = sample(model, (config.in_channels, *shape), steps=20, generator=0)[0]
+    images = images[np.linspace(0, len(images) - 1, 4).round().astype(int)]
     grid = np.concatenate([np.pad(image, 1, constant_values=1) for image in images], axis=1)
     Image.fromarray((grid * 255).round().astype(np.uint8)).save(path)

@@ -22,13 +22,28 @@ CONDITIONS = ("real", "synthetic", "real+synthetic")
 
 def _summary(values):
     values = np.asarray(values, float)
-    return {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            "min": float(values.min()), "max": float(values.max())}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
-def downstream_benchmark(train, test, *, synthetic=None, k_real=None, seeds=(0, 1, 2), steps=600,
-                         batch_size=8, patch_size=96, channels=(16, 32, 64, 128), real_fraction=None,
-                         callback=None):
+def downstream_benchmark(
+    train,
+    test,
+    *,
+    synthetic=None,
+    k_real=None,
+    seeds=(0, 1, 2),
+    steps=600,
+    batch_size=8,
+    patch_size=96,
+    channels=(16, 32, 64, 128),
+    real_fraction=None,
+    callback=None,
+):
     """Train the fixed segmenter on real, synthetic and mixed data; score it on real test images.
 
     Parameters
@@ -75,7 +90,9 @@ def downstream_benchmark(train, test, *, synthetic=None, k_real=None, seeds=(0, 
     """
     (train_images, train_labels), (test_images, test_labels) = train, test
     if len(test_images) == 0 or len(test_images) != len(test_labels):
-        raise InputError(f"test: {len(test_images)} images and {len(test_labels)} label images; need one each, at least one")
+        raise InputError(
+            f"test: {len(test_images)} images and {len(test_labels)} label images; need one each, at least one"
+        )
     k = len(train_images) if k_real is None else k_real
     if not 0 <= k <= len(train_images):
         raise InputError(f"k_real={k_real}: there are {len(train_images)} real training images")
@@ -86,7 +103,9 @@ def downstream_benchmark(train, test, *, synthetic=None, k_real=None, seeds=(0, 
         raise InputError("nothing to train on: k_real=0 and no synthetic data")
     synthetic = ([], []) if synthetic is None else synthetic
     if len(synthetic[0]) != len(synthetic[1]) or (conditions != ["real"] and len(synthetic[0]) == 0):
-        raise InputError(f"synthetic: {len(synthetic[0])} images and {len(synthetic[1])} label images; need one each, at least one")
+        raise InputError(
+            f"synthetic: {len(synthetic[0])} images and {len(synthetic[1])} label images; need one each, at least one"
+        )
     total = len(seeds) * len(conditions) * steps
     report = {"conditions": {c: {"runs": []} for c in conditions}}
     for run, (seed, condition) in enumerate((s, c) for s in seeds for c in conditions):
@@ -97,19 +116,39 @@ def downstream_benchmark(train, test, *, synthetic=None, k_real=None, seeds=(0, 
         sampling = None
         if condition == "real+synthetic" and real_fraction is not None:
             sampling = [real_fraction / k] * k + [(1 - real_fraction) / len(synthetic[0])] * len(synthetic[0])
-        progress = None if callback is None else functools.partial(
-            _progress, callback, offset=run * steps, total=total, condition=condition, seed=seed)
-        scores = _train_and_score(images, labels, test, steps=steps, batch_size=batch_size, patch_size=patch_size,
-                                  channels=channels, sampling=sampling, rng=seed, callback=progress)
+        progress = (
+            None
+            if callback is None
+            else functools.partial(_progress, callback, offset=run * steps, total=total, condition=condition, seed=seed)
+        )
+        scores = _train_and_score(
+            images,
+            labels,
+            test,
+            steps=steps,
+            batch_size=batch_size,
+            patch_size=patch_size,
+            channels=channels,
+            sampling=sampling,
+            rng=seed,
+            callback=progress,
+        )
         used = chosen.tolist() if "real" in condition.split("+") else []
         report["conditions"][condition]["runs"].append({"seed": seed, **scores, "real_images": used})
     for entry in report["conditions"].values():
         entry["ap50"] = _summary([r["ap50"] for r in entry["runs"]])
         entry["seg"] = _summary([r["seg"] for r in entry["runs"]])
     report["settings"] = {
-        "seeds": list(seeds), "steps": steps, "batch_size": batch_size, "patch_size": patch_size,
-        "channels": list(channels), "k_real": k, "real_fraction": real_fraction,
-        "n_real_train": len(train_images), "n_synthetic": len(synthetic[0]), "n_test": len(test_images),
+        "seeds": list(seeds),
+        "steps": steps,
+        "batch_size": batch_size,
+        "patch_size": patch_size,
+        "channels": list(channels),
+        "k_real": k,
+        "real_fraction": real_fraction,
+        "n_real_train": len(train_images),
+        "n_synthetic": len(synthetic[0]),
+        "n_test": len(test_images),
         "n_test_objects": int(sum(len(np.unique(la[la > 0])) for la in test_labels)),
     }
     return report
@@ -122,8 +161,13 @@ def _train_and_score(images, labels, test, **options):
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     predicted = [segment(model, image) for image in test[0]]
     ap = match_instances(list(test[1]), predicted)["ap"]
-    return {"ap50": float(ap[0]), "seg": seg_score(list(test[1]), predicted), "ap": ap.tolist(),
-            "train_seconds": round(seconds, 2), "train_cpu_seconds": round(cpu_seconds, 2)}
+    return {
+        "ap50": float(ap[0]),
+        "seg": seg_score(list(test[1]), predicted),
+        "ap": ap.tolist(),
+        "train_seconds": round(seconds, 2),
+        "train_cpu_seconds": round(cpu_seconds, 2),
+    }
 
 
 def _progress(callback, step, _steps, *, offset, total, **fields):

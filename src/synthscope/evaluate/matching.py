@@ -26,7 +26,9 @@ def _pairs(true, pred):
     for i, (t, p) in enumerate(zip(trues, preds)):
         for name, a in (("true", t), ("pred", p)):
             if not np.issubdtype(np.asarray(a).dtype, np.integer):
-                raise InputError(f"{name} label image {i} has dtype {np.asarray(a).dtype}; instance labels must be integers")
+                raise InputError(
+                    f"{name} label image {i} has dtype {np.asarray(a).dtype}; instance labels must be integers"
+                )
         if np.shape(t) != np.shape(p):
             raise InputError(f"label image {i}: true has shape {np.shape(t)} but pred has {np.shape(p)}")
     return trues, preds

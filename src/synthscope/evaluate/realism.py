@@ -112,7 +112,10 @@ def inception_features(images, *, batch_size=16, callback=None):
     images = _check_images(images, "images")
     net, features = _inception(), []
     for start in range(0, len(images), batch_size):
-        batch = [torch.from_numpy(resize(im, (299, 299), order=1, anti_aliasing=False)) for im in images[start : start + batch_size]]
+        batch = [
+            torch.from_numpy(resize(im, (299, 299), order=1, anti_aliasing=False))
+            for im in images[start : start + batch_size]
+        ]
         x = (torch.stack(batch)[:, None].float() * (255 / 128) - 1).clamp(-1, 255 / 128 - 1).expand(-1, 3, -1, -1)
         with torch.inference_mode():
             out = net(x)
@@ -299,9 +302,9 @@ def realism(reference, candidate, *, inception=None, min_fid_images=50, rng=0, c
         if smallest >= min_fid_images:
             metrics["fid"] = {"score": fid(fa, fb), "floor": fid(f0, f1)}
         else:
-            messages.append(f"FID not reported: a set has {smallest} images, fewer than min_fid_images={min_fid_images}")
+            messages.append(f"FID not reported: a set has {smallest} images, under min_fid_images={min_fid_images}")
     else:
-        messages.append(f"FID and KID not computed: the Inception network is off or not installed ({INCEPTION_PACKAGE})")
+        messages.append(f"FID and KID not computed: Inception is off or not installed ({INCEPTION_PACKAGE})")
     for message in messages:
         warnings.warn(message, stacklevel=2)
     return {

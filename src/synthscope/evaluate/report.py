@@ -66,8 +66,13 @@ def downstream_table(report):
     | real | 0.500 ± 0.010 | 0.500 ± 0.010 | 1 | 2.0 |
     """
     rows = [
-        (name, f"{c['ap50']['mean']:.3f} ± {c['ap50']['std']:.3f}", f"{c['seg']['mean']:.3f} ± {c['seg']['std']:.3f}",
-         len(c["runs"]), f"{np.mean([r['train_seconds'] for r in c['runs']]):.1f}")
+        (
+            name,
+            f"{c['ap50']['mean']:.3f} ± {c['ap50']['std']:.3f}",
+            f"{c['seg']['mean']:.3f} ± {c['seg']['std']:.3f}",
+            len(c["runs"]),
+            f"{np.mean([r['train_seconds'] for r in c['runs']]):.1f}",
+        )
         for name, c in report["conditions"].items()
     ]
     return _markdown(("training data", "AP@0.5", "SEG", "runs", "train s/run"), rows)

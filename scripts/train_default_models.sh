@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Reproduce the default models shipped in src/synthscope/models, with their cards.
+# Run from the repository root after `make install`. CPU time: about 20 minutes of
+# training per model (single thread on a shared 2-core machine), plus the evaluation.
+set -euo pipefail
+export OMP_NUM_THREADS=1  # one thread per process; oversubscribed OpenMP pools stall on 2 cores
+PY=.venv/bin/python
+MODELS=src/synthscope/models
+
+$PY scripts/train_default_models.py --steps 3000 --seed 0 --out runs/nuclei-fluo-2d --install $MODELS/nuclei-fluo-2d
+$PY scripts/evaluate_default_model.py nuclei-fluo-2d --out runs/eval-nuclei-fluo-2d --card $MODELS/nuclei-fluo-2d/card.md
