@@ -10,7 +10,8 @@ import tifffile
 
 from synthscope.diffusion import PatchSampler, build_denoiser, save_denoiser, train_denoiser
 from synthscope.errors import InputError
-from synthscope.phantoms import load_preset, make_item
+from synthscope.models import bundled_models
+from synthscope.phantoms import load_preset, make_item, preset_names
 from synthscope.pipeline import generate
 
 SMALL_2D = {"shape": [64, 64]}
@@ -116,3 +117,9 @@ def test_cli_sketch_writes_a_data_set(tmp_path):
                              "--set", "shape=[64, 64]"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "t" / "labels").glob("*.tif"))) == 2
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_names_a_bundled_model_or_none(name):
+    model = load_preset(name)["refine"].get("model")
+    assert model is None or model in bundled_models()
