@@ -8,4 +8,4 @@ PY=.venv/bin/python
 MODELS=src/synthscope/models
 
 $PY scripts/train_default_models.py --steps 3000 --seed 0 --out runs/nuclei-fluo-2d --install $MODELS/nuclei-fluo-2d
-$PY scripts/evaluate_default_model.py nuclei-fluo-2d --out runs/eval-nuclei-fluo-2d --card $MODELS/nuclei-fluo-2d/card.md
+$PY scripts/evaluate_default_model.py nuclei-fluo-2d --out runs/eval-nuclei-fluo-2d --count 16 --card $MODELS/nuclei-fluo-2d/card.md
