@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--steps", type=int, default=600, help="segmenter training steps")
     parser.add_argument("--set", action="append", default=[], help="extra preset setting key=value (YAML value)")
     parser.add_argument("--card", type=Path, help="write the model card (markdown) here")
+    parser.add_argument("--refined-only", action="store_true", help="skip the raw-sketch baseline")
     args = parser.parse_args()
 
     import yaml
@@ -54,13 +55,14 @@ def main():
     real_train, real_test = nuclei_2d("train"), nuclei_2d("test")
 
     reference = to_patches(list(real_test[0]), size=64)
+    kinds = {"refined": refined} if args.refined_only else {"sketches": sketches, "refined": refined}
     scores = {}
-    for name, images in (("sketches", sketches), ("refined", refined)):
+    for name, images in kinds.items():
         scores[name] = realism(reference, to_patches(images, size=64), rng=0)
         write_report(scores[name], args.out, name=f"realism-{name}", table=realism_table(scores[name]))
 
     benchmark = {}
-    for name, images in (("sketches", sketches), ("refined", refined)):
+    for name, images in kinds.items():
         benchmark[name] = downstream_benchmark(real_train, real_test, synthetic=(images, labels), steps=args.steps)
         write_report(benchmark[name], args.out, name=f"downstream-{name}", table=downstream_table(benchmark[name]),
                      figure=downstream_chart(benchmark[name]))

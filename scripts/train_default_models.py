@@ -21,10 +21,12 @@ from synthscope.sample_data import NUCLEI_SPLITS, nuclei_2d
 NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.8, "of": "whole volume", "zoom": 0.5}
 
 
-def train_nuclei_2d(out, *, steps, seed):
-    images, _ = nuclei_2d("train", scale=0.5)
+def train_nuclei_2d(out, *, steps, seed, masked=False):
+    """Train the 2D nuclei model; `masked` adds the nuclei mask as a condition channel."""
+    images, labels = nuclei_2d("train", scale=0.5)
     config = DenoiserConfig(
         spatial_dims=2,
+        condition_channels=1 if masked else 0,
         channels=(32, 64, 64),
         attention_levels=(False, False, True),
         patch_size=(64, 64),
@@ -32,7 +34,8 @@ def train_nuclei_2d(out, *, steps, seed):
         normalisation=NORMALISATION,
     )
     model = build_denoiser(config)
-    patches = PatchSampler(list(images), patch_size=config.patch_size)
+    conditions = [(mask > 0).astype(np.float32) for mask in labels] if masked else None
+    patches = PatchSampler(list(images), conditions=conditions, patch_size=config.patch_size)
     started = time.perf_counter()
     stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=250, seed=seed,
                            resume=(Path(out) / "config.json").exists())
@@ -66,10 +69,11 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/nuclei-fluo-2d"))
     parser.add_argument("--install", type=Path, help="bundled model folder to copy the result into")
+    parser.add_argument("--masked", action="store_true", help="condition on the nuclei mask (nuclei-fluo-2d-masked)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    stats = train_nuclei_2d(args.out, steps=args.steps, seed=args.seed)
+    stats = train_nuclei_2d(args.out, steps=args.steps, seed=args.seed, masked=args.masked)
     if args.install:
         install(args.out, args.install, stats)
 

@@ -123,3 +123,19 @@ def test_cli_sketch_writes_a_data_set(tmp_path):
 def test_every_preset_names_a_bundled_model_or_none(name):
     model = load_preset(name)["refine"].get("model")
     assert model is None or model in bundled_models()
+
+
+def test_mask_conditioned_model(tmp_path):
+    items = [make_item(load_preset("nuclei-2d", settings=SMALL_2D), rng=i) for i in range(2)]
+    model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32),
+                           condition_channels=1)
+    patches = PatchSampler([i.sketch for i in items], conditions=[(i.labels > 0).astype(np.float32) for i in items],
+                           patch_size=(32, 32))
+    train_denoiser(model, patches, steps=5, batch_size=2, seed=0)
+    save_denoiser(model, tmp_path / "model")
+    settings = {**SMALL_2D, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
+    with pytest.raises(InputError, match="refine.condition=mask"):
+        generate("nuclei-2d", count=1, out=tmp_path / "refused", settings=settings)
+    assert not (tmp_path / "refused").exists()
+    root = generate("nuclei-2d", count=1, out=tmp_path / "set", settings={**settings, "refine.condition": "mask"})
+    assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)

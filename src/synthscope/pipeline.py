@@ -61,6 +61,8 @@ def generate(preset, *, count, out, seed=0, settings=None, callback=None):
     config = load_preset(preset, settings=settings)
     options = config.get("refine") or {}
     denoiser, model_info = _load_model(options.get("model"))
+    if denoiser is not None:
+        _check_condition(options, denoiser)
     info = {
         "generator": "synthscope.generate",
         "preset": config,
@@ -93,7 +95,8 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
     options : dict
         The preset's ``refine`` section: ``sampler``, ``steps``, and either
         ``t_start`` with ``hold_background`` (one SDEdit stage) or ``stages``, a list of
-        ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``.
+        ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``, and
+        ``condition: "mask"`` for models conditioned on the objects' foreground mask.
     seed : int
         Seed of the sampling noise.
     polarity : {"bright", "dark"}
@@ -113,6 +116,7 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
         denoiser,
         item.sketch,
         stages=stages,
+        condition=_condition(item, options.get("condition")),
         sampler=options.get("sampler", "dpm"),
         steps=int(options.get("steps", 20)),
         generator=seed,
@@ -166,6 +170,21 @@ def _stages(item, options):
         Stage(t_start=int(o["t"]), hold=None if o.get("hold") is None else soft_held_region(item, o["hold"]))
         for o in _stage_options(options)
     ]
+
+
+def _condition(item, kind):
+    return None if kind is None else (item.labels > 0).astype(np.float32)
+
+
+def _check_condition(options, denoiser):
+    """Refuse a condition setting that the model cannot use, before any work."""
+    kind = options.get("condition")
+    if kind not in (None, "mask"):
+        raise InputError(f"refine.condition: {kind!r} is not a condition; use mask (the objects' foreground) or null")
+    wanted = denoiser.config.condition_channels
+    if wanted != (0 if kind is None else 1):
+        hint = "set refine.condition=mask" if wanted else "set refine.condition=null"
+        raise InputError(f"refine.model {options.get('model')}: takes {wanted} condition channels; {hint}")
 
 
 def _polarity(config):

@@ -40,7 +40,7 @@ GENERATORS = {
     "cilia": (cilia, check_cilia),
 }
 REFINE_KEYS = {"model": (str, type(None)), "sampler": str, "steps": int, "t_start": int, "hold_background": bool,
-               "stages": list, "slice_rho": (float, int, type(None)), "band": int}
+               "stages": list, "slice_rho": (float, int, type(None)), "band": int, "condition": (str, type(None))}
 HELD_REGIONS = ("objects", "tubules", "background", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
 _TOP = ("description", "generator", "shape", "spacing", "render", "refine")
 _ALTERNATIVES = {"count": "density", "density": "count"}  # setting one of a pair removes the other
