@@ -8,4 +8,8 @@ PY=.venv/bin/python
 MODELS=src/synthscope/models
 
 $PY scripts/train_default_models.py --steps 3000 --seed 0 --out runs/nuclei-fluo-2d --install $MODELS/nuclei-fluo-2d
-$PY scripts/evaluate_default_model.py nuclei-fluo-2d --out runs/eval-nuclei-fluo-2d --count 16 --card $MODELS/nuclei-fluo-2d/card.md
+$PY scripts/evaluate_default_model.py nuclei-fluo-2d --out runs/eval-nuclei-fluo-2d --count 16 --set refine.condition=null --card $MODELS/nuclei-fluo-2d/card.md
+
+# The mask-conditioned variant (the default of preset nuclei-2d: it beats plain SDEdit downstream).
+$PY scripts/train_default_models.py --masked --steps 3000 --seed 0 --out runs/nuclei-fluo-2d-masked --install $MODELS/nuclei-fluo-2d-masked
+$PY scripts/evaluate_default_model.py nuclei-fluo-2d-masked --out runs/eval-nuclei-fluo-2d-masked --count 16 --refined-only --card $MODELS/nuclei-fluo-2d-masked/card.md

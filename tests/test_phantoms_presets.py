@@ -37,7 +37,7 @@ def test_every_preset_makes_an_annotated_sketch(name):
 
 
 def test_refine_sections_pass_through():
-    assert load_preset("nuclei-2d")["refine"] == {"model": "nuclei-fluo-2d", "sampler": "dpm", "steps": 10,
+    assert load_preset("nuclei-2d")["refine"] == {"model": "nuclei-fluo-2d-masked", "condition": "mask", "sampler": "dpm", "steps": 10,
                                                    "t_start": 400, "hold_background": True}
     assert load_preset("nuclei-3d")["refine"]["slice_rho"] == 1.0
     stages = load_preset("cilia-oda-absent")["refine"]["stages"]

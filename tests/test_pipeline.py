@@ -45,7 +45,7 @@ def test_sketch_only_data_set(tmp_path):
 
 
 def test_refined_2d_items_keep_their_label_ids(tmp_path, tiny_model):
-    settings = {**SMALL_2D, "refine.model": str(tiny_model), "refine.steps": 3}
+    settings = {**SMALL_2D, "refine.model": str(tiny_model), "refine.condition": None, "refine.steps": 3}
     root = generate("nuclei-2d", count=2, out=tmp_path / "set", seed=3, settings=settings)
     plain = generate("nuclei-2d", count=2, out=tmp_path / "plain", seed=3, settings={**SMALL_2D, "refine.model": None})
     for name in ("00000", "00001"):
@@ -81,7 +81,7 @@ def test_cilia_region_held_stages(tmp_path, tiny_model):
 
 
 def test_interrupted_job_resumes_to_the_same_bytes(tmp_path, tiny_model):
-    settings = {**SMALL_2D, "refine.model": str(tiny_model), "refine.steps": 2}
+    settings = {**SMALL_2D, "refine.model": str(tiny_model), "refine.condition": None, "refine.steps": 2}
 
     def stop_after_two(done, total):
         if done == 2:
@@ -135,7 +135,7 @@ def test_mask_conditioned_model(tmp_path):
     save_denoiser(model, tmp_path / "model")
     settings = {**SMALL_2D, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
     with pytest.raises(InputError, match="refine.condition=mask"):
-        generate("nuclei-2d", count=1, out=tmp_path / "refused", settings=settings)
+        generate("nuclei-2d", count=1, out=tmp_path / "refused", settings={**settings, "refine.condition": None})
     assert not (tmp_path / "refused").exists()
     root = generate("nuclei-2d", count=1, out=tmp_path / "set", settings={**settings, "refine.condition": "mask"})
     assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)
