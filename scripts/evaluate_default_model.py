@@ -25,10 +25,11 @@ from synthscope.pipeline import generate
 from synthscope.sample_data import nuclei_2d
 
 
-def _load(root, field):
+def _load(root):
+    """Refined images, sketches and labels of every item, each file read once."""
     dataset = read_dataset(root)
     items = [dataset.load(i) for i in dataset.ids]
-    return [getattr(item, field) for item in items], [item.labels for item in items]
+    return [item.image for item in items], [item.sketch for item in items], [item.labels for item in items]
 
 
 def main():
@@ -50,8 +51,7 @@ def main():
     started = time.perf_counter()
     root = generate(args.preset, count=args.count, out=args.out / "data", seed=1000, settings=settings)
     seconds_per_item = (time.perf_counter() - started) / args.count
-    refined, labels = _load(root, "image")
-    sketches, _ = _load(root, "sketch")
+    refined, sketches, labels = _load(root)
     real_train, real_test = nuclei_2d("train"), nuclei_2d("test")
 
     reference = to_patches(list(real_test[0]), size=64)

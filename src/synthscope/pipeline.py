@@ -111,7 +111,8 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
     """
     from synthscope.diffusion import refine
 
-    stages = _stages(item, options)
+    plan = _stage_options(options)
+    stages = _stages(item, plan)
     image = refine(
         denoiser,
         item.sketch,
@@ -126,7 +127,7 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
     report.update(
         unlabeled_objects=int(find_unlabeled(image, labels, polarity=polarity).max()),
         empty_labels=find_empty_labels(image, labels, polarity=polarity),
-        stages=[{"t_start": s.t_start, "hold": o.get("hold")} for s, o in zip(stages, _stage_options(options))],
+        stages=[{"t_start": int(o["t"]), "hold": o.get("hold")} for o in plan],
     )
     report["iou"] = {str(k): round(v, 4) for k, v in report["iou"].items()}
     metadata = {**item.metadata, "refinement": report}
@@ -163,12 +164,12 @@ def _stage_options(options):
     return [{"t": options.get("t_start", 400), "hold": hold}]
 
 
-def _stages(item, options):
+def _stages(item, plan):
     from synthscope.diffusion import Stage
 
     return [
         Stage(t_start=int(o["t"]), hold=None if o.get("hold") is None else soft_held_region(item, o["hold"]))
-        for o in _stage_options(options)
+        for o in plan
     ]
 
 
