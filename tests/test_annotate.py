@@ -3,7 +3,7 @@ import pytest
 from skimage.draw import disk
 from skimage.filters import gaussian
 
-from synthscope.annotate import find_empty_labels, find_unlabeled, update_labels
+from synthscope.annotate import find_empty_labels, find_mismatches, find_unlabeled, reconcile_labels, update_labels
 from synthscope.errors import InputError
 
 
@@ -78,3 +78,117 @@ def test_dark_objects_on_a_light_background():
 def test_shape_mismatch_is_refused(function):
     with pytest.raises(InputError, match="differs from labels shape"):
         function(np.zeros((8, 8)), np.zeros((8, 9), np.uint16))
+
+
+# Judged against the sketch: a planted unlabeled blob, a planted empty label, a dim object.
+
+def _ball(shape, centre, radius):
+    grid = np.ogrid[tuple(slice(0, n) for n in shape)]
+    return sum((g - c) ** 2 for g, c in zip(grid, centre)) <= radius**2
+
+
+def _scene(ndim, polarity, *, seed=0):
+    """Labels 1-6 (4 drawn dim), their sketch, and a refined image that lost object 2 and gained one at `new`."""
+    if ndim == 2:
+        shape, radius, new = (96, 96), 8, (75, 75)
+        centres = [(18, 18), (18, 48), (18, 78), (48, 18), (48, 48), (78, 18)]
+    else:
+        shape, radius, new = (24, 64, 64), 6, (12, 50, 50)
+        centres = [(12, 12, 12), (12, 12, 32), (12, 12, 52), (12, 32, 12), (12, 32, 32), (12, 52, 12)]
+    labels = np.zeros(shape, np.uint16)
+    for i, c in enumerate(centres, start=1):
+        labels[_ball(shape, c, radius)] = i
+    rng = np.random.default_rng(seed)
+
+    def draw(levels, extra=None):
+        image = np.full(shape, 0.1)
+        for i, level in enumerate(levels, start=1):
+            image[labels == i] = level
+        if extra is not None:
+            image[_ball(shape, new, radius)] = extra
+        image = gaussian(image, 1.0) + rng.normal(0, 0.02, shape)
+        return (image if polarity == "bright" else 1 - image).astype(np.float32)
+
+    sketch = draw([0.7, 0.7, 0.7, 0.2, 0.7, 0.7])
+    image = draw([0.7, 0.1, 0.7, 0.2, 0.7, 0.7], extra=0.7)
+    return labels, sketch, image, new
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+@pytest.mark.parametrize("polarity", ["bright", "dark"])
+def test_against_the_sketch_a_planted_blob_and_an_empty_label_are_found(ndim, polarity):
+    labels, sketch, image, new = _scene(ndim, polarity)
+    blobs = find_unlabeled(image, labels, reference=sketch, polarity=polarity)
+    assert blobs.max() == 1 and blobs[new] == 1
+    assert find_empty_labels(image, labels, reference=sketch, polarity=polarity) == [2]
+    # The dim object 4 is as dim as the sketch drew it: only an absolute judgement calls it empty.
+    assert find_empty_labels(image, labels, polarity=polarity) == [2, 4]
+    # Nothing is found when the image shows what the sketch showed.
+    assert find_unlabeled(sketch, labels, reference=sketch, polarity=polarity).max() == 0
+    assert find_empty_labels(sketch, labels, reference=sketch, polarity=polarity) == []
+    blobs, empty = find_mismatches(image, labels, reference=sketch, polarity=polarity)
+    assert blobs.max() == 1 and empty == [2]
+
+
+def test_a_structure_the_sketch_drew_without_a_label_is_not_new():
+    labels, sketch, image, new = _scene(2, "bright")
+    drawn = sketch.copy()
+    drawn[_ball(labels.shape, new, 6)] += 0.6  # e.g. debris drawn on purpose, unlabeled ...
+    image[_ball(labels.shape, new, 8)] = 0.7  # ... its edge moved out by 2 px in the refined image
+    assert find_unlabeled(image, labels).max() == 1
+    assert find_unlabeled(image, labels, reference=drawn).max() == 0
+    assert find_unlabeled(image, labels, reference=sketch).max() == 1  # a sketch that did not draw it
+
+
+def test_an_object_drawn_very_bright_need_only_stay_a_typical_object():
+    labels = _scene(2, "bright")[0]
+    levels = np.array([0.1, 1.0, 0.3, 0.3, 0.3, 0.3, 0.3], np.float32)
+    sketch = levels[labels]  # object 1 drawn saturated (mitotic), far above the typical object
+    levels[1] = 0.3
+    image = levels[labels]  # refined as a typical nucleus: a third of the contrast drawn
+    assert find_empty_labels(image, labels, reference=sketch) == []
+    levels[1] = 0.12
+    assert find_empty_labels(levels[labels], labels, reference=sketch) == [1]
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_reconcile_adds_and_removes_exactly_the_mismatches(ndim):
+    labels, sketch, image, new = _scene(ndim, "bright")
+    fixed, report = reconcile_labels(image, labels, reference=sketch, band=2)
+    assert report == {"added": [7], "lost": [2]}
+    assert fixed.dtype == labels.dtype and set(np.unique(fixed)) == {0, 1, 3, 4, 5, 6, 7}
+    truth = _ball(labels.shape, new, 8 if ndim == 2 else 6)
+    assert _iou(fixed == 7, truth) > 0.8
+    for i in (1, 3, 4, 5, 6):  # kept labels are not touched
+        np.testing.assert_array_equal(fixed == i, labels == i)
+    blobs, empty = find_mismatches(image, fixed, reference=sketch)
+    assert blobs.max() == 0 and empty == []
+
+
+def test_reconcile_a_time_lapse_frame_by_frame():
+    labels, sketch, image, new = _scene(2, "bright")
+    stack = np.stack([labels] * 3)
+    sketches = np.stack([sketch] * 3)
+    images = np.stack([sketch, image, sketch])  # frame 1 lost object 2 and gained one
+    blobs, empty = find_mismatches(images, stack, reference=sketches, frames=True)
+    assert blobs.max() == 1 and blobs[1][new] == 1 and empty == [2]
+    fixed, report = reconcile_labels(images, stack, reference=sketches, frames=True)
+    assert report == {"added": [7], "lost": [2]}
+    assert not (fixed == 2).any()  # the whole track goes
+    assert [bool((fixed[t] == 7).any()) for t in range(3)] == [False, True, False]
+
+
+def test_new_ids_past_the_dtype_widen_the_labels():
+    labels, sketch, image, _ = _scene(2, "bright")
+    labels = labels.astype(np.uint8)
+    labels[labels == 6] = 255
+    fixed, report = reconcile_labels(image, labels, reference=sketch)
+    assert report["added"] == [256] and fixed.dtype == np.uint32 and (fixed == 256).any()
+
+
+def test_a_reference_of_another_shape_is_refused():
+    labels, sketch, image, _ = _scene(2, "bright")
+    with pytest.raises(InputError, match="reference shape"):
+        find_unlabeled(image, labels, reference=sketch[:-1])
+    with pytest.raises(InputError, match="reference shape"):
+        reconcile_labels(image, labels, reference=sketch[:-1])

@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from synthscope.errors import InputError
-from synthscope.phantoms import load_preset, make_item, nuclei
+from synthscope.phantoms import load_preset, make_item, nuclei, render
 
 
 def _check_labels(labels, count):
@@ -81,3 +81,93 @@ def test_cannot_place_reports_how_many_fit():
     message = r"cannot place 20 nuclei: only \d+ fit with max_overlap=0 and min_distance=30"
     with pytest.raises(InputError, match=message):
         nuclei((64, 64), count=20, radius=4, max_overlap=0, min_distance=30, rng=0)
+
+
+def _equivalent_radii(labels):
+    return np.sqrt(np.bincount(labels.ravel())[1:] / np.pi)
+
+
+def test_lognormal_radii_have_a_long_upper_tail():
+    radii = {}
+    for law in ("uniform", "lognormal"):
+        items = [nuclei((192, 192), count=40, radius=(6, 10), radius_distribution=law, mitotic_fraction=0,
+                        max_overlap=0, rng=seed) for seed in range(8)]
+        drawn = np.concatenate([[o["radius"] for o in item.metadata["objects"]] for item in items])
+        radii[law] = np.concatenate([_equivalent_radii(item.labels) for item in items])
+        if law == "uniform":
+            assert drawn.min() >= 6 and drawn.max() <= 10
+        else:
+            assert drawn.min() >= 3 and drawn.max() <= 20  # truncated to [0.5 low, 2 high]
+            assert np.percentile(drawn, 99) > 10 and np.mean(drawn > 10) == pytest.approx(0.05, abs=0.04)
+    # in the label images too (placement favours small nuclei a little, so the tail is a bit shorter than drawn)
+    assert np.percentile(radii["lognormal"], 99) > max(10, np.percentile(radii["uniform"], 99) + 0.3)
+
+
+def test_out_of_focus_nuclei_are_smaller_dimmer_blurrier_and_recorded():
+    item = nuclei((256, 256), count=60, radius=(8, 12), out_of_focus_fraction=0.3, mitotic_fraction=0, rng=0)
+    objects = item.metadata["objects"]
+    defocus = np.array([o["defocus"] for o in objects])
+    assert np.sum(defocus > 0) == round(0.3 * 60)  # exactly that share, however dense
+    assert np.all((defocus == 0) | ((defocus > 0.5) & (defocus < 0.95)))
+    out, sharp = defocus > 0, defocus == 0
+    radius = np.array([o["radius"] for o in objects])
+    brightness = np.array([o["brightness"] for o in objects])
+    assert radius[out].mean() < 0.75 * radius[sharp].mean() and radius.min() >= 2
+    assert brightness[out].mean() < 0.7 * brightness[sharp].mean()
+    _check_labels(item.labels, 60)  # labelled like every nucleus
+    sketch = render(item, texture=0, photons=1e6, read_noise=0, rng=0)
+    means = ndi.mean(sketch, item.labels, index=np.arange(1, 61))
+    assert means[out].mean() < 0.7 * means[sharp].mean()
+    with pytest.raises(InputError, match="out_of_focus_fraction applies to 2D"):
+        nuclei((16, 32, 32), count=3, radius=5, out_of_focus_fraction=0.1)
+
+
+def test_dividing_pairs_are_two_bright_labels_side_by_side():
+    count, fraction = 50, 0.25
+    item = nuclei((256, 256), count=count, radius=(8, 12), dividing_fraction=fraction, max_overlap=0.1, rng=4)
+    _check_labels(item.labels, count)  # a pair counts as two nuclei: count is the number of labels
+    objects = {o["id"]: o for o in item.metadata["objects"]}
+    daughters = [o for o in objects.values() if o["pair"] is not None]
+    assert len(daughters) == 2 * round(fraction * count / (1 + fraction))
+    visible = np.bincount(item.labels.ravel())[1:]
+    for o in objects.values():
+        assert visible[o["id"] - 1] >= 0.9 * o["area"] - 1  # pairs obey max_overlap like every nucleus
+    for o in daughters:
+        other = objects[o["pair"]]
+        assert other["pair"] == o["id"] and abs(other["id"] - o["id"]) == 1
+        assert o["mitotic"] and o["brightness"] >= 0.9 and 1.3 <= o["elongation"] <= 1.8
+        assert o["radius"] == other["radius"] <= 0.55 * 12 + 1e-3
+        gap = ndi.distance_transform_edt(item.labels != o["id"])[item.labels == other["id"]].min()
+        assert gap <= 3
+    sketch = render(item, blur=0, texture=0, photons=1e6, read_noise=0, rng=0)
+    means = ndi.mean(sketch, item.labels, index=np.arange(1, count + 1))
+    paired = np.array([objects[i]["pair"] is not None for i in range(1, count + 1)])
+    interphase = np.array([not objects[i]["mitotic"] for i in range(1, count + 1)])
+    assert means[paired].min() > 0.88 > 0.82 > means[interphase].max()  # at their brightness: 0.9-1.0 vs 0.35-0.8
+
+
+def test_dividing_pairs_are_parallel_and_across_the_line_joining_them():
+    from skimage.measure import regionprops
+
+    item = nuclei((200, 200), count=6, radius=20, roughness=0, dividing_fraction=0.5, mitotic_fraction=0,
+                  max_overlap=0, region="ellipsoid", rng=2)  # whole shapes: none cut by the image's edge
+    regions = {r.label: r for r in regionprops(item.labels)}
+    pairs = [o for o in item.metadata["objects"] if o["pair"] and o["pair"] > o["id"]]
+    assert len(pairs) == 2 and all(regions[o["id"]].area == o["area"] for o in item.metadata["objects"])
+    for o in pairs:
+        a, b = regions[o["id"]], regions[o["pair"]]
+        long_a, long_b = ([np.cos(r.orientation), np.sin(r.orientation)] for r in (a, b))
+        joining = np.subtract(b.centroid, a.centroid) / np.linalg.norm(np.subtract(b.centroid, a.centroid))
+        assert abs(np.dot(long_a, long_b)) > np.cos(np.radians(15))  # parallel
+        assert abs(np.dot(long_a, joining)) < np.sin(np.radians(15))  # across the line joining them
+
+
+def test_new_options_work_in_3d_and_keep_density_as_coverage():
+    item = nuclei((24, 96, 96), count=16, radius=(5, 8), radius_distribution="lognormal", dividing_fraction=0.3,
+                  spacing=(2, 1, 1), rng=0)
+    _check_labels(item.labels, 16)
+    assert sum(o["pair"] is not None for o in item.metadata["objects"]) == 2 * round(0.3 * 16 / 1.3)
+    covered = [np.mean(nuclei((192, 192), density=0.3, **options, rng=1).labels > 0)
+               for options in ({}, {"out_of_focus_fraction": 0.3, "dividing_fraction": 0.2,
+                                    "radius_distribution": "lognormal"})]
+    assert covered[1] == pytest.approx(covered[0], abs=0.05)  # smaller sections and daughters: more of them

@@ -1,5 +1,6 @@
 """The generate job end to end, with a tiny denoiser trained here on rendered sketches."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -7,12 +8,17 @@ import sys
 import numpy as np
 import pytest
 import tifffile
+from scipy import ndimage as ndi
+from skimage.draw import disk
 
+import synthscope.diffusion
+from synthscope.annotate import find_mismatches
 from synthscope.diffusion import PatchSampler, build_denoiser, save_denoiser, train_denoiser
 from synthscope.errors import InputError
 from synthscope.models import bundled_models
 from synthscope.phantoms import load_preset, make_item, preset_names
-from synthscope.pipeline import generate
+from synthscope.pipeline import generate, refine_item
+from synthscope.seeds import item_seed
 
 SMALL_2D = {"shape": [64, 64]}
 
@@ -53,11 +59,18 @@ def test_refined_2d_items_keep_their_label_ids(tmp_path, tiny_model):
         sketch = tifffile.imread(root / "sketches" / f"{name}.tif")
         assert refined.dtype == np.float32 and 0 <= refined.min() and refined.max() <= 1
         assert np.abs(refined - sketch).mean() > 1e-3
-        # The annotation update moves edges but never adds, drops or renumbers objects.
-        assert _ids(tifffile.imread(root / "labels" / f"{name}.tif")) == _ids(tifffile.imread(plain / "labels" / f"{name}.tif"))
+        labels = tifffile.imread(root / "labels" / f"{name}.tif")
         record = json.loads((root / "items" / f"{name}.json").read_text())
         report = record["metadata"]["refinement"]
-        assert set(report) >= {"iou", "refused", "unlabeled_objects", "empty_labels"}
+        assert set(report) >= {"iou", "refused", "added", "lost", "attempts", "unlabeled_objects", "empty_labels"}
+        assert report["mismatch"] == "retry" and 1 <= report["attempts"] <= 3
+        # Ids are never renumbered: only the mismatch policy adds or drops objects, and it says which.
+        drawn = _ids(tifffile.imread(plain / "labels" / f"{name}.tif"))
+        assert _ids(labels) == (drawn - set(report["lost"])) | set(report["added"])
+        assert set(report["iou"]) == {str(i) for i in _ids(labels) - set(report["added"])}
+        # The written item agrees with its labels.
+        blobs, empty = find_mismatches(refined, labels, reference=sketch)
+        assert blobs.max() == 0 and empty == []
     info = json.loads((root / "dataset.json").read_text())
     assert info["refined"] is True and len(info["model"]["sha256"]) == 64
 
@@ -78,19 +91,30 @@ def test_cilia_region_held_stages(tmp_path, tiny_model):
     record = json.loads((root / "items" / "00000.json").read_text())
     assert [s["t_start"] for s in record["metadata"]["refinement"]["stages"]] == [650, 350, 250]
     assert record["metadata"]["diagnostic_class"] == "normal"
+    # Dark (TEM) objects: the written item agrees with its labels, whatever the barely trained model painted.
+    image, sketch, labels = (tifffile.imread(root / f / "00000.tif") for f in ("images", "sketches", "labels"))
+    blobs, empty = find_mismatches(image, labels, reference=sketch, polarity="dark")
+    assert blobs.max() == 0 and empty == []
 
 
-def test_interrupted_job_resumes_to_the_same_bytes(tmp_path, tiny_model):
-    settings = {**SMALL_2D, "refine.model": str(tiny_model), "refine.condition": None, "refine.steps": 2}
+CILIA = {"shape": [128, 128], "cilia.scale": 0.2, "cilia.neighbours": 0, "refine.steps": 2,
+         "refine.stages": [{"t": 650, "hold": "axoneme"}, {"t": 250, "hold": None}]}
+
+
+# nuclei-2d: clean at the first seed; cilia: the barely trained model paints, so retries and relabelling run.
+@pytest.mark.parametrize(("preset", "small"), [("nuclei-2d", {**SMALL_2D, "refine.condition": None, "refine.steps": 2}),
+                                               ("cilia", CILIA)])
+def test_interrupted_job_resumes_to_the_same_bytes(tmp_path, tiny_model, preset, small):
+    settings = {**small, "refine.model": str(tiny_model)}
 
     def stop_after_two(done, total):
         if done == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        generate("nuclei-2d", count=4, out=tmp_path / "resumed", settings=settings, callback=stop_after_two)
-    generate("nuclei-2d", count=4, out=tmp_path / "resumed", settings=settings)
-    generate("nuclei-2d", count=4, out=tmp_path / "whole", settings=settings)
+        generate(preset, count=4, out=tmp_path / "resumed", settings=settings, callback=stop_after_two)
+    generate(preset, count=4, out=tmp_path / "resumed", settings=settings)
+    generate(preset, count=4, out=tmp_path / "whole", settings=settings)
     resumed = sorted(p.relative_to(tmp_path / "resumed") for p in (tmp_path / "resumed").rglob("*") if p.is_file())
     whole = sorted(p.relative_to(tmp_path / "whole") for p in (tmp_path / "whole").rglob("*") if p.is_file())
     assert resumed == whole and len(whole) > 10
@@ -139,3 +163,109 @@ def test_mask_conditioned_model(tmp_path):
     assert not (tmp_path / "refused").exists()
     root = generate("nuclei-2d", count=1, out=tmp_path / "set", settings={**settings, "refine.condition": "mask"})
     assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)
+
+
+# The mismatch policy, with a refinement stub that paints an object into the background and erases one.
+
+def _item(**settings):
+    return make_item(load_preset("nuclei-2d", settings={"shape": [96, 96], "nuclei.count": 8, **settings}), rng=1)
+
+
+def _stub_refine(monkeypatch, item, *, paint, erase=None):
+    """Replace the model: the refined image is the sketch, with a bright disk painted in the emptiest
+    background when ``paint(seed)``, and label `erase` set to the background level."""
+    frame = item.labels[-1] if item.labels.ndim == 3 else item.labels
+    depth = ndi.distance_transform_edt(np.pad(frame == 0, 1))[1:-1, 1:-1]  # from labels and the border
+    centre = np.unravel_index(np.argmax(depth), depth.shape)
+    assert depth[centre] > 12  # room for a disk of radius 7 far from every label
+    calls = []
+
+    def refine(denoiser, sketch, *, generator, **_):
+        calls.append(generator)
+        image = sketch.copy()
+        target = image[-1] if image.ndim == 3 else image  # a time-lapse: paint into the last frame
+        if paint(generator):
+            target[disk(centre, 7, shape=target.shape)] = 0.8
+        if erase is not None:
+            target[frame == erase] = 0.1
+        return image
+
+    monkeypatch.setattr(synthscope.diffusion, "refine", refine)
+    return calls, centre
+
+
+OPTIONS = {"t_start": 400, "hold_background": True}
+
+
+def _agrees(item):
+    blobs, empty = find_mismatches(item.image, item.labels, reference=item.sketch, frames="T" in item.axes)
+    return blobs.max() == 0 and empty == []
+
+
+def test_retry_keeps_the_first_clean_refinement(monkeypatch):
+    item = _item()
+    calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: seed == 5)
+    out = refine_item(item, None, {**OPTIONS, "mismatch": "retry"}, seed=5)
+    report = out.metadata["refinement"]
+    assert calls == [5, item_seed(5, 1)]  # the second seed is derived from the item's
+    assert report["attempts"] == 2 and report["unlabeled_objects"] == 1 and report["empty_labels"] == []
+    assert report["added"] == [] and report["lost"] == []
+    assert out.image[centre] < 0.5 and _ids(out.labels) == _ids(item.labels) and _agrees(out)
+
+
+def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
+    item = _item()
+    calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
+    out = refine_item(item, None, {**OPTIONS, "retries": 3}, seed=5)  # retry is the default
+    report = out.metadata["refinement"]
+    new = int(item.labels.max()) + 1
+    assert calls == [5, item_seed(5, 1), item_seed(5, 2), item_seed(5, 3)]
+    assert report["mismatch"] == "retry" and report["attempts"] == 4
+    assert report["unlabeled_objects"] == 1 and report["empty_labels"] == [3]
+    assert report["added"] == [new] and report["lost"] == [3]
+    assert out.labels[centre] == new and "3" not in report["iou"] and _agrees(out)
+    again = refine_item(item, None, {**OPTIONS, "retries": 3}, seed=5)  # the same seed, the same bytes
+    assert again.image.tobytes() == out.image.tobytes() and again.labels.tobytes() == out.labels.tobytes()
+    assert json.dumps(again.metadata) == json.dumps(out.metadata)
+
+
+@pytest.mark.parametrize("policy", ["relabel", "keep"])
+def test_relabel_and_keep(monkeypatch, policy):
+    item = _item()
+    calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
+    out = refine_item(item, None, {**OPTIONS, "mismatch": policy}, seed=5)
+    report = out.metadata["refinement"]
+    assert calls == [5] and report["attempts"] == 1
+    assert report["unlabeled_objects"] == 1 and report["empty_labels"] == [3]
+    if policy == "relabel":
+        assert report["added"] == [int(item.labels.max()) + 1] and report["lost"] == [3] and _agrees(out)
+        assert _ids(out.labels) == _ids(item.labels) - {3} | set(report["added"])
+    else:
+        assert report["added"] == [] and report["lost"] == [] and not _agrees(out)
+        assert _ids(out.labels) == _ids(item.labels)
+
+
+def test_relabel_keeps_time_lapse_tracks_consistent(monkeypatch):
+    item = make_item(load_preset("timelapse-2d", settings={"shape": [96, 96], "timelapse.frames": 3,
+                                                           "timelapse.count": 6}), rng=0)
+    lost = int(item.labels[-1][item.labels[-1] > 0][0])
+    child = int(next(i for i in _ids(item.labels) if i != lost))
+    tracks = item.tracks.copy()
+    tracks[tracks[:, 0] == child, 3] = lost  # pretend `child` divided from the lost track
+    item = dataclasses.replace(item, tracks=tracks)
+    _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=lost)
+    out = refine_item(item, None, {**OPTIONS, "mismatch": "relabel"}, seed=0)
+    report = out.metadata["refinement"]
+    new = int(item.labels.max()) + 1
+    assert report["lost"] == [lost] and report["added"] == [new] and _agrees(out)
+    rows = {int(r[0]): [int(x) for x in r[1:]] for r in out.tracks}
+    assert lost not in rows and rows[child][2] == 0 and rows[new] == [2, 2, 0]
+    assert set(rows) == _ids(out.labels)
+
+
+def test_a_bad_mismatch_policy_is_refused_before_any_work(tmp_path):
+    for key, value, message in (("refine.mismatch", "fix", "refine.mismatch must be one of"),
+                                ("refine.retries", -1, r"refine.retries must be in \[0, 20\]")):
+        with pytest.raises(InputError, match=message):
+            generate("nuclei-2d", count=1, out=tmp_path / "x", settings={**SMALL_2D, key: value})
+    assert not (tmp_path / "x").exists()

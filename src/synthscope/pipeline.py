@@ -2,6 +2,26 @@
 
 The pipeline only wires stages together; model details live in `synthscope.diffusion`,
 formats in `synthscope.io`, geometry in `synthscope.phantoms`.
+
+Mask-faithful refinement
+------------------------
+A refinement may paint an object where no label is, or erase a labelled one. After
+each refinement the masks are moved to the image's edges (`update_labels`), and the
+result is checked against the sketch (`find_mismatches`): an *unlabeled object* is a
+blob the refined image shows, away from every label, that the sketch did not show;
+an *empty label* is one whose object lost most of the contrast the sketch gave it.
+The preset's ``refine.mismatch`` says what happens then:
+
+- ``"retry"`` (default): refine again with a new seed derived from the item's seed,
+  up to ``refine.retries`` (default 2) more times, and keep the first result with no
+  mismatch; when none is clean, ``"relabel"`` the last one.
+- ``"relabel"``: bring the labels into agreement with the image
+  (`reconcile_labels`): each unlabeled object becomes a new label (ids after the
+  largest), each empty label is removed.
+- ``"keep"``: keep the first result and only report what was found.
+
+With ``"retry"`` and ``"relabel"`` every item passes the check: no unlabeled object,
+no empty label. Item ``i`` still depends only on ``(seed, i)``.
 """
 
 import dataclasses
@@ -10,10 +30,15 @@ import numpy as np
 from scipy import ndimage as ndi
 
 import synthscope
-from synthscope.annotate import find_empty_labels, find_unlabeled, update_labels
+from synthscope.annotate import find_mismatches, reconcile_labels, update_labels
 from synthscope.errors import InputError
 from synthscope.phantoms import held_region, load_preset, make_item
 from synthscope.seeds import item_seed
+
+#: What refine_item may do when image and labels disagree (``refine.mismatch``), the default first.
+MISMATCH_POLICIES = ("retry", "relabel", "keep")
+#: How many more refinements "retry" tries, unless ``refine.retries`` says.
+RETRIES_DEFAULT = 2
 
 
 def generate(preset, *, count, out, seed=0, settings=None, callback=None):
@@ -24,6 +49,12 @@ def generate(preset, *, count, out, seed=0, settings=None, callback=None):
     and written to `out` in the synthscope data set layout. Item ``i`` depends only on
     ``(seed, i)``; items already complete in `out` are skipped, so an interrupted job
     resumes where it stopped and ends with the same files an uninterrupted run writes.
+
+    When a refined image and its labels disagree (an object with no label, a label
+    with no object), the preset's ``refine.mismatch`` policy decides (see the module
+    notes and `refine_item`): by default the item is refined again with seeds derived
+    from its own, and relabelled if that does not help, so that every written item
+    agrees with its labels; ``refine.mismatch: keep`` only reports the disagreement.
 
     Parameters
     ----------
@@ -85,7 +116,26 @@ def generate(preset, *, count, out, seed=0, settings=None, callback=None):
 
 
 def refine_item(item, denoiser, options, *, seed, polarity="bright"):
-    """Refine an item's sketch with `denoiser` and update its masks to the result.
+    """Refine an item's sketch with `denoiser`, update its masks, and settle any mismatch.
+
+    The sketch is refined, every mask moved to the refined image's edges
+    (`update_labels`, ids kept), and the result checked against the sketch
+    (`find_mismatches`, frame by frame for a time-lapse) for unlabeled objects and
+    empty labels. ``options["mismatch"]`` decides what follows:
+
+    ``"retry"`` (default)
+        Refine again with seed ``item_seed(seed, k)`` for ``k = 1, 2, ...``, at most
+        ``options["retries"]`` (default 2) times, until a result has no mismatch, and
+        keep that one; if none has, relabel the last result as ``"relabel"`` does.
+    ``"relabel"``
+        Remove every empty label and make every unlabeled object a new label, ids
+        after the largest (`reconcile_labels`); a time-lapse loses the whole track of
+        a label empty in any frame, and each new object is a one-frame track.
+    ``"keep"``
+        Keep the first result and only report the mismatches.
+
+    With ``"retry"`` and ``"relabel"`` the returned item passes `find_mismatches`.
+    The result depends only on the item, `options` and `seed`.
 
     Parameters
     ----------
@@ -95,25 +145,64 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
     options : dict
         The preset's ``refine`` section: ``sampler``, ``steps``, and either
         ``t_start`` with ``hold_background`` (one SDEdit stage) or ``stages``, a list of
-        ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``, and
-        ``condition: "mask"`` for models conditioned on the objects' foreground mask.
+        ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``,
+        ``condition: "mask"`` for models conditioned on the objects' foreground mask,
+        ``mismatch`` and ``retries``.
     seed : int
-        Seed of the sampling noise.
+        Seed of the sampling noise of the first refinement.
     polarity : {"bright", "dark"}
         Whether objects are brighter than the background (fluorescence) or darker (TEM).
 
     Returns
     -------
     Item
-        A copy with ``image`` set, ``labels`` updated (same ids) and
-        ``metadata["refinement"]`` reporting mask IoUs, refused updates, unlabeled
-        objects and empty labels.
+        A copy with ``image`` set, ``labels`` (and ``tracks``) updated and
+        ``metadata["refinement"]``: ``iou`` (per kept id, old vs new mask),
+        ``mean_iou``, ``refused`` (ids whose update was refused), ``added`` and
+        ``lost`` (ids), ``attempts`` (refinements run), ``mismatch`` (the policy),
+        ``unlabeled_objects`` (count) and ``empty_labels`` (ids) found after the first
+        refinement, before the policy acted, and ``stages``.
     """
-    from synthscope.diffusion import refine
-
+    policy = options.get("mismatch", MISMATCH_POLICIES[0])
+    if policy not in MISMATCH_POLICIES:
+        raise InputError(f"refine.mismatch: {policy!r} is not a policy; use {', '.join(MISMATCH_POLICIES)}")
+    retries = int(options.get("retries", RETRIES_DEFAULT)) if policy == "retry" else 0
+    band = int(options.get("band", 2))
+    frames = "T" in item.axes
     plan = _stage_options(options)
     stages = _stages(item, plan)
-    image = refine(
+    check = dict(reference=item.sketch, polarity=polarity, frames=frames)
+    for attempt in range(retries + 1):
+        image = _refine(item, denoiser, options, stages, seed if attempt == 0 else item_seed(seed, attempt))
+        labels, update = update_labels(image, item.labels, band=band)
+        blobs, empty = find_mismatches(image, labels, **check)
+        if attempt == 0:
+            found = {"unlabeled_objects": int(blobs.max()), "empty_labels": empty}
+        if not blobs.any() and not empty:
+            break
+    changes = {"added": [], "lost": []}
+    if policy != "keep" and (blobs.any() or empty):
+        labels, changes = reconcile_labels(image, labels, band=band, **check)
+    iou = {k: v for k, v in update["iou"].items() if k not in changes["lost"]}
+    report = {
+        "iou": {str(k): round(v, 4) for k, v in iou.items()},
+        "mean_iou": float(np.mean(list(iou.values()))) if iou else None,
+        "refused": update["refused"],
+        **changes,
+        "attempts": attempt + 1,
+        "mismatch": policy,
+        **found,
+        "stages": [{"t_start": int(o["t"]), "hold": o.get("hold")} for o in plan],
+    }
+    tracks = item.tracks if item.tracks is None else _retrack(item.tracks, labels, **changes)
+    metadata = {**item.metadata, "refinement": report}
+    return dataclasses.replace(item, image=image, labels=labels, tracks=tracks, metadata=metadata)
+
+
+def _refine(item, denoiser, options, stages, seed):
+    from synthscope.diffusion import refine
+
+    return refine(
         denoiser,
         item.sketch,
         stages=stages,
@@ -123,15 +212,17 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
         generator=seed,
         slice_rho=options.get("slice_rho"),
     )
-    labels, report = update_labels(image, item.labels, band=int(options.get("band", 2)))
-    report.update(
-        unlabeled_objects=int(find_unlabeled(image, labels, polarity=polarity).max()),
-        empty_labels=find_empty_labels(image, labels, polarity=polarity),
-        stages=[{"t_start": int(o["t"]), "hold": o.get("hold")} for o in plan],
-    )
-    report["iou"] = {str(k): round(v, 4) for k, v in report["iou"].items()}
-    metadata = {**item.metadata, "refinement": report}
-    return dataclasses.replace(item, image=image, labels=labels, metadata=metadata)
+
+
+def _retrack(tracks, labels, *, added, lost):
+    """Tracks after relabelling: lost tracks dropped (their daughters lose the parent), one-frame tracks added."""
+    if not added and not lost:
+        return tracks
+    kept = tracks[~np.isin(tracks[:, 0], lost)].copy()
+    kept[np.isin(kept[:, 3], lost), 3] = 0
+    boxes = ndi.find_objects(labels)
+    new = [[i, boxes[i - 1][0].start, boxes[i - 1][0].stop - 1, 0] for i in added]
+    return np.concatenate([kept, np.array(new, dtype=tracks.dtype).reshape(-1, 4)])
 
 
 def soft_held_region(item, name, *, margin=3, softness=1.0):

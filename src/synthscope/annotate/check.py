@@ -1,4 +1,12 @@
-"""Find what the labels do not explain: unlabeled objects and labels with no object."""
+"""Find what the labels do not explain: unlabeled objects and labels with no object.
+
+Both checks measure intensity on the smoothed image against the median background
+(pixels farther than `margin` from every label). Given the sketch as ``reference``,
+they judge the refined image against what the sketch showed rather than against
+fixed levels: a deliberately dim object stays labelled as long as it stays about as
+dim as drawn, and a structure the sketch drew without a label is not an unlabeled
+object.
+"""
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -6,22 +14,30 @@ from skimage.filters import gaussian
 
 from synthscope.errors import InputError
 
+#: A pixel shows an object when its contrast is past the midpoint between background and objects.
+SHOWN = 0.5
 
-def find_unlabeled(image, labels, *, polarity="bright", margin=2, min_size=None, smoothing=1.0):
+
+def find_unlabeled(image, labels, *, reference=None, polarity="bright", margin=2, min_size=None, smoothing=1.0):
     """Find objects in `image` that no label covers.
 
-    A pixel belongs to an object when the smoothed image is past the midpoint between
+    A pixel shows an object when the smoothed image there is past the midpoint between
     the median background (farther than `margin` from every label) and the median
-    object intensity. Connected groups of such pixels that lie wholly outside the
-    labels dilated by `margin`, and are at least `min_size` pixels, are unlabeled
-    objects.
+    labelled pixel. With a `reference` (the sketch the image was refined from), a pixel
+    counts only if the reference, by the same test with its own levels, showed no
+    object there nor within `margin` pixels. Connected groups of counted pixels that
+    lie wholly outside the labels dilated by `margin`, and are at least `min_size`
+    pixels, are unlabeled objects.
 
     Parameters
     ----------
     image : ndarray
         2D or 3D image, same shape as `labels`.
     labels : ndarray of int
-        Instance labels, 0 = background.
+        Instance labels, 0 = background. Without any label there is no object level
+        to compare with, and nothing is found.
+    reference : ndarray, optional
+        The image `labels` were drawn for (the sketch), same shape as `labels`.
     polarity : {"bright", "dark"}, optional
         Whether objects are brighter (fluorescence) or darker (TEM stain) than background.
     margin : int, optional
@@ -35,7 +51,7 @@ def find_unlabeled(image, labels, *, polarity="bright", margin=2, min_size=None,
     Returns
     -------
     blobs : ndarray of int32
-        The unlabeled objects, numbered 1..K, 0 elsewhere.
+        The unlabeled objects, numbered 1..K in order of their first pixel, 0 elsewhere.
 
     Examples
     --------
@@ -46,21 +62,32 @@ def find_unlabeled(image, labels, *, polarity="bright", margin=2, min_size=None,
     >>> labels[5:15, 5:15] = 1                   # the second square has no label
     >>> int(find_unlabeled(image, labels).max())
     1
+
+    A structure that the sketch already drew without a label is not new:
+
+    >>> sketch = image.copy()
+    >>> int(find_unlabeled(image, labels, reference=sketch).max())
+    0
+    >>> sketch[40:50, 40:50] = 0.1               # the sketch showed nothing there
+    >>> int(find_unlabeled(image, labels, reference=sketch).max())
+    1
     """
     image, labels = _check(image, labels, polarity)
-    smooth = _signed(gaussian(image.astype(np.float32), sigma=smoothing, preserve_range=True), polarity)
-    near = ndi.binary_dilation(labels > 0, iterations=margin) if labels.any() else np.zeros(labels.shape, bool)
-    background, foreground = _levels(smooth, labels, near)
-    candidates = smooth > (background + foreground) / 2
-    blobs, count = ndi.label(candidates)
+    if not labels.any():
+        return np.zeros(labels.shape, np.int32)
+    near = _dilate(labels > 0, margin)
+    counted = _contrast(image, labels, near, polarity, smoothing) > SHOWN
+    if reference is not None:
+        drawn = _contrast(_reference(reference, labels), labels, near, polarity, smoothing) > SHOWN
+        counted &= ~_dilate(drawn, margin)
+    blobs, count = ndi.label(counted)
     if count == 0:
         return blobs.astype(np.int32)
     touching = np.unique(blobs[near])
-    sizes = ndi.sum_labels(np.ones_like(blobs), blobs, index=np.arange(1, count + 1))
+    sizes = np.bincount(blobs.ravel(), minlength=count + 1)[1:]
     if min_size is None:
         object_sizes = np.bincount(labels.ravel())[1:]
-        object_sizes = object_sizes[object_sizes > 0]
-        min_size = 0.25 * np.median(object_sizes) if object_sizes.size else 1
+        min_size = 0.25 * np.median(object_sizes[object_sizes > 0])
     keep = np.zeros(count + 1, bool)
     keep[1:] = sizes >= min_size
     keep[touching] = False
@@ -71,44 +98,70 @@ def find_unlabeled(image, labels, *, polarity="bright", margin=2, min_size=None,
     return new_ids[blobs]
 
 
-def find_empty_labels(image, labels, *, polarity="bright", margin=2, min_contrast=0.5, smoothing=1.0):
+def find_empty_labels(image, labels, *, reference=None, polarity="bright", margin=2, min_contrast=0.5, smoothing=1.0):
     """Return the ids of labels whose object does not show in `image`.
 
-    An object's contrast is (its median - background median) / (median of all object
-    pixels - background median); labels below `min_contrast` are empty.
+    A label's level is the median of its pixels in the smoothed image minus the median
+    background (pixels farther than `margin` from every label). Without a `reference`,
+    a label is empty when its level is below `min_contrast` times that of the typical
+    object (the median of all labelled pixels). With one (the sketch the image was
+    refined from), a label is empty when its level in `image` is below `min_contrast`
+    times its level in the reference: its object lost most of the contrast the sketch
+    drew. An object drawn brighter than the typical drawn object (a mitotic nucleus)
+    is held to the typical object's level; a deliberately dim object that stays as dim
+    is kept; a label the reference did not show at all (level <= 0) is never empty.
 
     Parameters
     ----------
-    image, labels, polarity, margin, smoothing
+    image, labels, reference, polarity, margin, smoothing
         As in `find_unlabeled`.
     min_contrast : float, optional
-        Smallest contrast, relative to the typical object, of a label that is kept.
+        The fraction of its expected level below which a label is empty.
 
     Returns
     -------
     ids : list of int
+        Sorted.
 
     Examples
     --------
     >>> import numpy as np
     >>> image = np.full((60, 60), 0.1, np.float32)
     >>> image[5:15, 5:15] = image[20:30, 20:30] = 0.8
+    >>> image[40:50, 5:15] = 0.2                 # a dim object
     >>> labels = np.zeros((60, 60), np.uint16)
     >>> labels[5:15, 5:15], labels[20:30, 20:30], labels[40:50, 40:50] = 1, 2, 3
+    >>> labels[40:50, 5:15] = 4
     >>> find_empty_labels(image, labels)
+    [3, 4]
+
+    Against the sketch, the dim object is as dim as it was drawn and is kept; label 3,
+    drawn as an object in the sketch, has lost it:
+
+    >>> sketch = image.copy()
+    >>> sketch[40:50, 40:50] = 0.8
+    >>> find_empty_labels(image, labels, reference=sketch)
     [3]
     """
     image, labels = _check(image, labels, polarity)
-    smooth = _signed(gaussian(image.astype(np.float32), sigma=smoothing, preserve_range=True), polarity)
     if not labels.any():
         return []
-    near = ndi.binary_dilation(labels > 0, iterations=margin)
-    background, foreground = _levels(smooth, labels, near)
+    near = _dilate(labels > 0, margin)
     ids = np.unique(labels)
     ids = ids[ids != 0]
-    medians = ndi.median(smooth, labels, index=ids)
-    contrast = (np.asarray(medians) - background) / max(foreground - background, 1e-12)
-    return [int(i) for i, c in zip(ids, contrast) if c < min_contrast]
+    index = labels.astype(np.int64, copy=False)  # ndimage's median overflows narrow label types
+    smooth = _smooth(image, polarity, smoothing)
+    background = _background(smooth, near)
+    level = np.asarray(ndi.median(smooth, index, index=ids)) - background
+    if reference is None:
+        typical = float(np.median(smooth[labels > 0])) - background
+        empty = level < min_contrast * typical
+    else:
+        drawn_image = _smooth(_reference(reference, labels), polarity, smoothing)
+        drawn = np.asarray(ndi.median(drawn_image, index, index=ids)) - _background(drawn_image, near)
+        expected = np.minimum(drawn, np.median(drawn))
+        empty = (drawn > 0) & (level < min_contrast * expected)
+    return [int(i) for i in ids[empty]]
 
 
 def _check(image, labels, polarity):
@@ -122,13 +175,32 @@ def _check(image, labels, polarity):
     return image, labels
 
 
-def _signed(image, polarity):
-    """Flip dark-object images so that objects are always the bright side."""
-    return image if polarity == "bright" else -image
+def _reference(reference, labels):
+    reference = np.asarray(reference)
+    if reference.shape != labels.shape:
+        raise InputError(f"reference shape {reference.shape} differs from labels shape {labels.shape}")
+    return reference
 
 
-def _levels(image, labels, near):
+def _smooth(image, polarity, smoothing):
+    """The smoothed image, flipped for dark objects so that objects are always the bright side."""
+    smooth = gaussian(image.astype(np.float32), sigma=smoothing, preserve_range=True)
+    return smooth if polarity == "bright" else -smooth
+
+
+def _dilate(mask, margin):
+    # scipy reads iterations=0 as "until nothing changes"
+    return ndi.binary_dilation(mask, iterations=margin) if margin > 0 else mask
+
+
+def _background(smooth, near):
     far = ~near
-    background = float(np.median(image[far])) if far.any() else float(image.min())
-    foreground = float(np.median(image[labels > 0])) if labels.any() else float(image.max())
-    return background, foreground
+    return float(np.median(smooth[far])) if far.any() else float(smooth.min())
+
+
+def _contrast(image, labels, near, polarity, smoothing):
+    """The smoothed image as contrast: 0 at the median background, 1 at the median object pixel."""
+    smooth = _smooth(image, polarity, smoothing)
+    background = _background(smooth, near)
+    foreground = float(np.median(smooth[labels > 0]))
+    return (smooth - background) / max(foreground - background, 1e-12)

@@ -5,7 +5,7 @@ import sys
 
 from synthscope.cli._app import app, console
 # Importing a command module registers its commands on `app`.
-from synthscope.cli import evaluate, export, generate, info, refine, train  # noqa: F401
+from synthscope.cli import evaluate, export, fit, generate, info, refine, train  # noqa: F401
 from synthscope.errors import InputError
 
 

@@ -15,7 +15,6 @@ app.add_typer(evaluate_app, name="evaluate")
 
 OUT = typer.Option(Path("evaluation"), "--out", "-o", help="Folder for the report files.")
 SEED = typer.Option(0, "--seed", min=0, help="Seed of every random draw.")
-SUFFIXES = (".tif", ".tiff", ".png", ".h5", ".hdf5", ".zarr", ".nii", ".nii.gz", ".dcm", ".dicom")
 
 
 @evaluate_app.command()
@@ -123,6 +122,7 @@ def _finish(report, out, *, name, table, figure=None):
 
 def _files(folder):
     from synthscope.errors import InputError
+    from synthscope.io.annotated import SUFFIXES
 
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder")

@@ -4,8 +4,9 @@ Only this package touches files. Every writer writes to a temporary name and ren
 keeps the dtype of what it is given and never rescales intensities.
 """
 
+from synthscope.io.annotated import read_annotated
 from synthscope.io.dataset import Dataset, DatasetWriter, read_dataset
 from synthscope.io.formats import read_image, write_image
 from synthscope.io.image import ImageData
 
-__all__ = ["Dataset", "DatasetWriter", "ImageData", "read_dataset", "read_image", "write_image"]
+__all__ = ["Dataset", "DatasetWriter", "ImageData", "read_annotated", "read_dataset", "read_image", "write_image"]

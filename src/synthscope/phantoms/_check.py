@@ -19,14 +19,16 @@ def check_shape(shape, *, ndims=(2, 3), minimum=8):
     return shape
 
 
-def check_number(value, key, *, low=-np.inf, high=np.inf, low_open=False, integer=False):
-    """Return `value` as a float (or int) after checking ``low <= value <= high``."""
+def check_number(value, key, *, low=-np.inf, high=np.inf, low_open=False, high_open=False, integer=False):
+    """Return `value` as a float (or int) after checking ``low <= value <= high`` (``<`` where open)."""
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         raise InputError(f"{key} must be {'an integer' if integer else 'a number'}, got {value!r}")
     below = value <= low if low_open else value < low
-    if below or value > high or (not integer and not np.isfinite(value)):
-        raise InputError(f"{key} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value!r}")
+    above = value >= high if high_open else value > high
+    if below or above or (not integer and not np.isfinite(value)):
+        raise InputError(f"{key} must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}, "
+                         f"got {value!r}")
     return int(value) if integer else float(value)
 
 

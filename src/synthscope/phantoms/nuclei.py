@@ -1,27 +1,44 @@
 """Nuclei: star-convex blobs, densely packed, in 2D or 3D."""
 
+import dataclasses
+
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from synthscope.errors import InputError
 from synthscope.item import Item
 from synthscope.phantoms import _check as check
 from synthscope.phantoms.placement import place, propose_centres, region_mask
-from synthscope.phantoms.shapes import random_star
+from synthscope.phantoms.shapes import boundary_distance, random_rotation, random_star
 
 MITOTIC_SIZE = 0.6  # mitotic nuclei: condensed chromatin, smaller and brighter
+RADIUS_DISTRIBUTIONS = ("uniform", "lognormal")
+Z95 = 1.6448536269514722  # the 95th percentile of the standard normal distribution
+DEFOCUS = (0.5, 0.95)  # relative height of an out-of-focus section above the nucleus' middle
+DEFOCUS_DIMMING = 0.7  # brightness x (1 - 0.7 h)
+MIN_SECTION_RADIUS = 2.0  # pixels: an out-of-focus section is never smaller
+DAUGHTER_SIZE = 0.55  # a daughter's radius relative to a drawn radius
+DAUGHTER_ELONGATION = (1.3, 1.8)
+DAUGHTER_GAP = (0.0, 2.0)  # pixels between the daughters, along the line joining them
+DAUGHTER_BRIGHTNESS = (0.9, 1.0)
+IN_FOCUS, OUT_OF_FOCUS, PAIR = 0, 1, 2  # the kinds of placement
 
 
-def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughness=0.08, elongation=(1.0, 1.5),
-                 mitotic_fraction=0.05, brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0,
+def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform",
+                 roughness=0.08, elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0,
+                 out_of_focus_fraction=0.0, brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0,
                  cluster_spread=40.0, region=None, spacing=None):
     """Check the parameters of `nuclei` and return them normalised (a dict); see `nuclei`."""
     shape = check.check_shape(shape)
     p = dict(
         shape=shape,
         radius=check.check_range(radius, "radius", low=1, high=min(shape) * 4),
+        radius_distribution=check.check_choice(radius_distribution, "radius_distribution", RADIUS_DISTRIBUTIONS),
         roughness=check.check_number(roughness, "roughness", low=0, high=0.3),
         elongation=check.check_range(elongation, "elongation", low=1, high=4),
         mitotic_fraction=check.check_number(mitotic_fraction, "mitotic_fraction", low=0, high=1),
+        dividing_fraction=check.check_number(dividing_fraction, "dividing_fraction", low=0, high=0.5),
+        out_of_focus_fraction=check.check_number(out_of_focus_fraction, "out_of_focus_fraction", low=0, high=1),
         brightness=check.check_range(brightness, "brightness", low=0, high=1),
         min_distance=check.check_number(min_distance, "min_distance", low=0, high=max(shape)),
         max_overlap=check.check_number(max_overlap, "max_overlap", low=0, high=0.5),
@@ -29,11 +46,22 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughne
         cluster_spread=check.check_number(cluster_spread, "cluster_spread", low=0, low_open=True),
         spacing=check.check_spacing(spacing, len(shape)),
     )
+    if p["out_of_focus_fraction"] and len(shape) != 2:
+        raise InputError(f"out_of_focus_fraction applies to 2D images (sections of nuclei); use 0 for shape {shape}")
     p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
+    p["lognormal"] = _lognormal(p["radius"]) if p["radius_distribution"] == "lognormal" else None
     region = region_mask(region, shape)
     space = region.sum() if region is not None else np.prod(shape)
-    unit = (np.pi if len(shape) == 2 else 4 / 3 * np.pi) / np.prod(p["scale"])
-    mean_size = unit * np.mean(np.linspace(*p["radius"], 5) ** len(shape))
+    ndim = len(shape)
+    unit = (np.pi if ndim == 2 else 4 / 3 * np.pi) / np.prod(p["scale"])
+    if p["lognormal"] is None:
+        mean_size = unit * np.mean(np.linspace(*p["radius"], 5) ** ndim)
+    else:  # the mean over 200 equal-probability slices of the truncated lognormal
+        mean_size = unit * np.mean(_lognormal_radius(p["lognormal"], (np.arange(200) + 0.5) / 200) ** ndim)
+    # out-of-focus sections and daughters are smaller: the count of a density counts them as they are drawn
+    section = 1 - (DEFOCUS[1] ** 3 - DEFOCUS[0] ** 3) / (3 * (DEFOCUS[1] - DEFOCUS[0]))  # mean of 1 - h^2
+    daughters = 2 * p["dividing_fraction"] / (1 + p["dividing_fraction"])  # share of the labels
+    mean_size *= (1 - daughters) * (1 - p["out_of_focus_fraction"] * (1 - section)) + daughters * DAUGHTER_SIZE**ndim
     if (count is None) == (density is None):
         if count is not None:
             raise InputError("count and density are alternatives: give one, not both")
@@ -42,16 +70,22 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughne
         density = check.check_number(density, "density", low=0, high=0.6, low_open=True)
         count = max(1, round(density * space / mean_size))
     count = check.check_number(count, "count", low=1, high=65535, integer=True)
-    smallest = unit * (p["radius"][0] * (MITOTIC_SIZE if p["mitotic_fraction"] else 1)) ** len(shape)
+    least = p["radius"][0] * (0.5 if p["lognormal"] else 1) * (MITOTIC_SIZE if p["mitotic_fraction"] else 1)
+    if p["out_of_focus_fraction"]:
+        least = max(least * np.sqrt(1 - DEFOCUS[1] ** 2), min(least, MIN_SECTION_RADIUS))
+    if p["dividing_fraction"]:
+        least = min(least, p["radius"][0] * (0.5 if p["lognormal"] else 1) * DAUGHTER_SIZE)
+    smallest = unit * least ** ndim
     fit = int(0.6 * space / (smallest * (1 - p["max_overlap"])))  # random packing stops near 55% cover
     if count > fit:
         raise InputError(f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius {radius}")
     return dict(p, count=count, region=region)
 
 
-def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughness=0.08, elongation=(1.0, 1.5),
-           mitotic_fraction=0.05, brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0,
-           cluster_spread=40.0, region=None, spacing=None, rng=None):
+def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform", roughness=0.08,
+           elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0, out_of_focus_fraction=0.0,
+           brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0, cluster_spread=40.0, region=None,
+           spacing=None, rng=None):
     """Return an `Item` of densely packed nuclei: instance labels and per-nucleus metadata.
 
     Nuclei are star-convex blobs (`synthscope.phantoms.shapes`) of random size, boundary,
@@ -59,22 +93,48 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughness=0.0
     They are placed as described in `synthscope.phantoms.placement`: touching is allowed
     and at most `max_overlap` of any nucleus lies under another (earlier nuclei on top).
 
+    Real 2D images are sections of a volume: with `out_of_focus_fraction`, some nuclei are
+    cut away from their middle plane and look smaller and dimmer (`render` also blurs them
+    more). With `dividing_fraction`, some placements are the two daughters of a division,
+    side by side. A daughter pair counts as two nuclei: `count` (or the count a `density`
+    gives) is always the number of labels, of which ``round(dividing_fraction * count /
+    (1 + dividing_fraction))`` pairs take the place of single nuclei, so that this fraction
+    of the placements are pairs.
+
     Parameters
     ----------
     shape : sequence of int
         ``(Y, X)`` or ``(Z, Y, X)``.
     count : int, optional
-        Number of nuclei. Give `count` or `density`; with neither, ``density=0.35``.
+        Number of nuclei (labels). Give `count` or `density`; with neither, ``density=0.35``.
     density : float, optional
-        Fraction of the image (or `region`) to cover, in (0, 0.6].
+        Fraction of the image (or `region`) to cover, in (0, 0.6]; the count it gives allows
+        for the size distribution and for smaller out-of-focus sections and daughters.
     radius : float or (float, float)
-        Equivalent radius range in pixels of the last axis, drawn uniformly.
+        Equivalent radius in pixels of the last axis: the range of a uniform draw, or the
+        5th and 95th percentiles of a lognormal one (see `radius_distribution`).
+    radius_distribution : {"uniform", "lognormal"}
+        ``"uniform"`` draws radii uniformly in `radius`; ``"lognormal"`` from the lognormal
+        distribution with `radius` as its 5th and 95th percentiles (a long upper tail),
+        truncated to ``[0.5 * low, 2 * high]``.
     roughness : float
         Amplitude of the boundary's random variation, in [0, 0.3].
     elongation : float or (float, float)
         Longest-to-other semi-axis ratio range, in [1, 4].
     mitotic_fraction : float
         Fraction of nuclei drawn as mitotic: radius x0.6, brightness 0.95.
+    dividing_fraction : float
+        Fraction of the placements, in [0, 0.5], that are a dividing pair instead of one
+        nucleus: two daughters of 0.55 times a drawn radius, elongation 1.3-1.8, long axes
+        parallel and across the line joining them, 0-2 pixels apart, brightness 0.9-1.0,
+        mitotic, each with its own label. Pairs obey `max_overlap` with the other nuclei;
+        `min_distance` does not apply between the two daughters.
+    out_of_focus_fraction : float
+        Fraction of the single (not dividing) nuclei, in [0, 1], seen away from their middle
+        plane at a relative height ``h`` drawn uniformly in (0.5, 0.95): radius x
+        ``sqrt(1 - h**2)`` (at least 2 pixels), brightness x ``(1 - 0.7 * h)``; `render`
+        blurs them more. Exactly ``round(out_of_focus_fraction * singles)`` of them, in
+        random placement order. 2D only (a volume shows every nucleus whole).
     brightness : float or (float, float)
         Range of the sketch intensity of interphase nuclei, read by `render`.
     min_distance : float
@@ -95,9 +155,11 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughness=0.0
     Returns
     -------
     Item
-        ``labels`` (uint16, ids 1..count in placement order), ``spacing`` and
-        ``metadata["objects"]``: id, center, radius, elongation, area (unoccluded, pixels),
-        brightness and mitotic of every nucleus.
+        ``labels`` (uint16, ids 1..count in placement order, a pair's daughters consecutive),
+        ``spacing`` and ``metadata["objects"]``: id, center, radius, elongation, area
+        (unoccluded, pixels), brightness and mitotic of every nucleus; with
+        `out_of_focus_fraction` also ``defocus`` (``h`` rounded to 3 decimals, 0 when in
+        focus), with `dividing_fraction` also ``pair`` (the other daughter's id, or None).
 
     Raises
     ------
@@ -112,30 +174,130 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), roughness=0.0
     ('YX', 8, 8)
     >>> nuclei((16, 32, 32), count=3, radius=5, spacing=(2, 1, 1), rng=0).labels.shape
     (16, 32, 32)
+    >>> item = nuclei((128, 128), count=20, radius=(4, 8), radius_distribution="lognormal",
+    ...               dividing_fraction=0.5, out_of_focus_fraction=0.3, rng=0)
+    >>> pairs = [o for o in item.metadata["objects"] if o["pair"]]
+    >>> len(pairs), pairs[0]["pair"] == pairs[1]["id"], pairs[0]["mitotic"]
+    (14, True, True)
     """
-    p = check_nuclei(shape, count=count, density=density, radius=radius, roughness=roughness, elongation=elongation,
-                     mitotic_fraction=mitotic_fraction, brightness=brightness, min_distance=min_distance,
-                     max_overlap=max_overlap, clusters=clusters, cluster_spread=cluster_spread, region=region,
-                     spacing=spacing)
+    p = check_nuclei(shape, count=count, density=density, radius=radius, radius_distribution=radius_distribution,
+                     roughness=roughness, elongation=elongation, mitotic_fraction=mitotic_fraction,
+                     dividing_fraction=dividing_fraction, out_of_focus_fraction=out_of_focus_fraction,
+                     brightness=brightness, min_distance=min_distance, max_overlap=max_overlap, clusters=clusters,
+                     cluster_spread=cluster_spread, region=region, spacing=spacing)
     rng = check.as_rng(rng)
     shape = p["shape"]
     propose = propose_centres(shape, clusters=p["clusters"], cluster_spread=p["cluster_spread"], scale=p["scale"],
                               rng=rng)
-    labels, _, records = place(shape, p["count"], lambda c, rng: draw_nucleus(c, p, rng), max_overlap=p["max_overlap"],
-                               min_distance=p["min_distance"], region=p["region"], propose=propose, scale=p["scale"],
-                               rng=rng, what="nuclei")
+    kinds = _kinds(p, rng)
+
+    def draw(centre, rng, index=None):  # one at a time by default; else placement `index` of `kinds`
+        if index is None:
+            return draw_nucleus(centre, p, rng)
+        if kinds[index] == PAIR:
+            return draw_pair(centre, p, rng)
+        return [draw_nucleus(centre, p, rng, out_of_focus=kinds[index] == OUT_OF_FOCUS)]
+
+    labels, _, records = place(shape, p["count"], draw, max_overlap=p["max_overlap"], min_distance=p["min_distance"],
+                               region=p["region"], propose=propose, scale=p["scale"], rng=rng, what="nuclei",
+                               sizes=None if kinds is None else np.where(kinds == PAIR, 2, 1))
+    for record in records:
+        if record.get("pair"):  # drawn as the offset to the other daughter, whose id is known now
+            record["pair"] += record["id"]
     return Item(labels=labels, axes="ZYX"[-len(shape):], spacing=check.spacing_dict(p["spacing"], "ZYX"[-len(shape):]),
                 metadata={"generator": "nuclei", "objects": records})
 
 
-def draw_nucleus(centre, p, rng):
-    """Draw one nucleus at `centre` with parameters `p` (from `check_nuclei`): ``(Star, record)``."""
+def _kinds(p, rng):
+    """What each placement is (`IN_FOCUS`, `OUT_OF_FOCUS` or `PAIR`), in random order; None by default.
+
+    The numbers are fixed, not drawn per nucleus: small sections fit more easily into a
+    dense image, so a coin flip per attempt would place more of them than asked for.
+    """
+    if not (p["dividing_fraction"] or p["out_of_focus_fraction"]):
+        return None
+    pairs = round(p["dividing_fraction"] * p["count"] / (1 + p["dividing_fraction"]))
+    singles = p["count"] - 2 * pairs
+    kinds = np.repeat([PAIR, OUT_OF_FOCUS, IN_FOCUS], [pairs, *_split(singles, p["out_of_focus_fraction"])])
+    return rng.permutation(kinds)
+
+
+def _split(total, fraction):
+    """``(round(fraction * total), the rest)``."""
+    part = round(fraction * total)
+    return part, total - part
+
+
+def draw_nucleus(centre, p, rng, *, out_of_focus=False):
+    """Draw one nucleus at `centre` with parameters `p` (from `check_nuclei`): ``(Star, record)``.
+
+    `out_of_focus` draws it as a section away from its middle plane (see `nuclei`).
+    """
     mitotic = bool(rng.random() < p["mitotic_fraction"])
-    radius = rng.uniform(*p["radius"]) * (MITOTIC_SIZE if mitotic else 1)
+    radius = draw_radius(p, rng) * (MITOTIC_SIZE if mitotic else 1)
     elongation = rng.uniform(*p["elongation"])
     if mitotic:
         elongation = max(elongation, rng.uniform(1.3, 2.0))
+    defocus = 0.0
+    if out_of_focus:
+        defocus = rng.uniform(*DEFOCUS)
+        radius = max(radius * np.sqrt(1 - defocus**2), min(radius, MIN_SECTION_RADIUS))
     star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng)
-    brightness = 0.95 if mitotic else rng.uniform(*p["brightness"])
-    return star, {"elongation": round(elongation, 3), "brightness": round(brightness, 3), "mitotic": mitotic}
+    brightness = (0.95 if mitotic else rng.uniform(*p["brightness"])) * (1 - DEFOCUS_DIMMING * defocus)
+    record = {"elongation": round(elongation, 3), "brightness": round(brightness, 3), "mitotic": mitotic}
+    if p["out_of_focus_fraction"] or p["dividing_fraction"]:
+        record.update(_optional(p, defocus=round(defocus, 3), pair=None))
+    return star, record
 
+
+def draw_pair(centre, p, rng):
+    """Draw the two daughters of a division around `centre`: a list of two ``(Star, record)``.
+
+    They share their axes; the line joining them is their second (short) axis, and their
+    boundaries are a random gap apart along it. A record's ``pair`` is the offset to the
+    other daughter's id (+1 or -1), which `nuclei` turns into the id.
+    """
+    scale = np.asarray(p["scale"], float)
+    radius = draw_radius(p, rng) * DAUGHTER_SIZE
+    rotation = random_rotation(len(centre), rng)
+    across = rotation[:, 1]
+    gap = rng.uniform(*DAUGHTER_GAP)
+    daughters = []
+    for sign in (1, -1):
+        elongation = rng.uniform(*DAUGHTER_ELONGATION)
+        star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng,
+                           rotation=rotation)
+        offset = (gap / 2 + boundary_distance(star, -sign * across)) * sign * across  # its near side faces the other
+        star = dataclasses.replace(star, center=star.center + offset / scale)
+        record = {"elongation": round(elongation, 3), "brightness": round(rng.uniform(*DAUGHTER_BRIGHTNESS), 3),
+                  "mitotic": True}
+        daughters.append((star, {**record, **_optional(p, defocus=0.0, pair=sign)}))
+    return daughters
+
+
+def draw_radius(p, rng):
+    """A radius drawn from ``p["radius"]`` by ``p["radius_distribution"]`` (one random number)."""
+    if p["lognormal"] is None:
+        return rng.uniform(*p["radius"])
+    return float(_lognormal_radius(p["lognormal"], rng.random()))
+
+
+def _optional(p, **keys):
+    """The record keys that belong to options in use (none by default, so default records stay as they were)."""
+    wanted = {"defocus": p["out_of_focus_fraction"], "pair": p["dividing_fraction"]}
+    return {k: v for k, v in keys.items() if wanted[k]}
+
+
+def _lognormal(radius):
+    """``(mu, sigma, cdf_low, cdf_high)`` of the lognormal with 5th and 95th percentiles `radius`, truncated."""
+    low, high = np.log(radius)
+    mu, sigma = (low + high) / 2, (high - low) / (2 * Z95)
+    if sigma == 0:
+        return mu, 0.0, 0.5, 0.5
+    return mu, sigma, float(ndtr((low - np.log(2) - mu) / sigma)), float(ndtr((high + np.log(2) - mu) / sigma))
+
+
+def _lognormal_radius(law, u):
+    """The radius at quantile `u` in [0, 1] of the truncated lognormal `law` (inverse transform sampling)."""
+    mu, sigma, cdf_low, cdf_high = law
+    return np.exp(mu + sigma * ndtri(cdf_low + u * (cdf_high - cdf_low)))

@@ -6,6 +6,11 @@ another centre, when more than `max_overlap` of its own area (or of any object i
 touches) is shared, or when the part of it left visible would fall apart. Occlusion
 order: an object placed earlier lies on top, so every object keeps at least
 ``1 - max_overlap`` of its area visible in the label image.
+
+A placement may also be a group (e.g. the two daughters of a dividing nucleus): every
+member is checked by the same rules, against the objects already placed and the members
+before it (except `min_distance` between members), and the group is placed whole or not
+at all.
 """
 
 import numpy as np
@@ -57,12 +62,22 @@ def propose_centres(shape, *, clusters, cluster_spread, scale, rng):
     return lambda: np.clip(seeds[rng.integers(clusters)] + rng.normal(0, spread), 0, shape - 1e-6)
 
 
-def place(shape, count, draw, *, max_overlap, min_distance=0.0, region=None, propose, scale, rng, what="objects"):
+def place(shape, count, draw, *, max_overlap, min_distance=0.0, region=None, propose, scale, rng, what="objects",
+          sizes=None):
     """Place `count` objects drawn by ``draw(centre, rng) -> (Star, record)``.
 
-    Returns ``(labels, stars, records)``: labels ``1..count`` in placement order, the
-    placed shapes, and their records (dicts from `draw`) with ``"id"``, ``"center"``,
-    ``"radius"`` and ``"area"`` (the full, unoccluded size in pixels inside the image) added.
+    Parameters
+    ----------
+    sizes : sequence of int, optional
+        The number of objects of every placement, in order, summing to `count` (e.g. 2 for
+        a pair). `draw` is then called as ``draw(centre, rng, i)`` with the placement's index
+        ``i`` (the same until it succeeds) and returns a list of ``sizes[i]``
+        ``(Star, record)``; None places one object at a time.
+
+    Returns ``(labels, stars, records)``: labels ``1..count`` in placement order (members of
+    a group consecutive), the placed shapes, and their records (dicts from `draw`) with
+    ``"id"``, ``"center"``, ``"radius"`` and ``"area"`` (the full, unoccluded size in pixels
+    inside the image) added.
 
     Raises
     ------
@@ -79,30 +94,52 @@ def place(shape, count, draw, *, max_overlap, min_distance=0.0, region=None, pro
     >>> int(labels.max()), len(stars)
     (10, 10)
     """
+    if sizes is not None and sum(sizes) != count:
+        raise ValueError(f"sizes must sum to count={count}, got {sum(sizes)}")
     labels = np.zeros(shape, label_dtype(count))
     stars, records, areas, centres = [], [], [], np.empty((0, len(shape)))
     scale = np.asarray(scale, float)
+    placements = 0
+
+    def free(centre):
+        """Whether `centre` (in the image) lies in the region, off every object and far enough from the others."""
+        index = tuple(centre.astype(int))
+        if labels[index]:
+            return False
+        if region is not None and not region[index]:
+            return False
+        return not (min_distance and len(centres)
+                    and np.min(np.linalg.norm((centres - centre) * scale, axis=1)) < min_distance)
+
     for _ in range(ATTEMPTS_PER_OBJECT * count):
         if len(stars) == count:
             break
         centre = propose()
-        index = tuple(centre.astype(int))
-        if labels[index] or (region is not None and not region[index]):
+        if not free(centre):
             continue
-        if min_distance and len(centres) and np.min(np.linalg.norm((centres - centre) * scale, axis=1)) < min_distance:
-            continue
-        star, record = draw(centre, rng)
-        slices, mask = star_mask(star, shape, scale=scale)
-        visible = _visible_part(labels[slices], mask, region, slices, max_overlap, areas)
-        if visible is None:
-            continue
-        labels[slices][visible] = len(stars) + 1
-        stars.append(star)
-        areas.append(int(mask.sum()))
-        center = [round(float(c), 2) for c in star.center]
-        records.append({"id": len(stars), "center": center, "radius": round(star.radius, 3), "area": areas[-1],
-                        **record})
-        centres = np.vstack([centres, centre])
+        group = [draw(centre, rng)] if sizes is None else draw(centre, rng, placements)
+        placed = []  # (slices, visible) of the members written so far
+        for star, record in group:
+            slices, mask = star_mask(star, shape, scale=scale)
+            visible = None
+            if len(group) == 1 or (np.all((star.center >= 0) & (star.center < shape)) and free(star.center)):
+                visible = _visible_part(labels[slices], mask, region, slices, max_overlap, areas)
+            if visible is None:
+                for slices, visible in placed:  # undo: the members took only empty pixels
+                    labels[slices][visible] = 0
+                del stars[len(stars) - len(placed):], records[len(records) - len(placed):]
+                del areas[len(areas) - len(placed):]
+                break
+            labels[slices][visible] = len(stars) + 1
+            placed.append((slices, visible))
+            stars.append(star)
+            areas.append(int(mask.sum()))
+            center = [round(float(c), 2) for c in star.center]
+            records.append({"id": len(stars), "center": center, "radius": round(star.radius, 3), "area": areas[-1],
+                            **record})
+        else:
+            placements += 1
+            centres = np.vstack([centres, *(member.center for member, _ in group)])
     if len(stars) < count:
         raise InputError(
             f"cannot place {count} {what}: only {len(stars)} fit with max_overlap={max_overlap:g} and "

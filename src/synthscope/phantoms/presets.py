@@ -40,7 +40,8 @@ GENERATORS = {
     "cilia": (cilia, check_cilia),
 }
 REFINE_KEYS = {"model": (str, type(None)), "sampler": str, "steps": int, "t_start": int, "hold_background": bool,
-               "stages": list, "slice_rho": (float, int, type(None)), "band": int, "condition": (str, type(None))}
+               "stages": list, "slice_rho": (float, int, type(None)), "band": int, "condition": (str, type(None)),
+               "mismatch": str, "retries": int}
 HELD_REGIONS = ("objects", "tubules", "background", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
 _TOP = ("description", "generator", "shape", "spacing", "render", "refine")
 _ALTERNATIVES = {"count": "density", "density": "count"}  # setting one of a pair removes the other
@@ -225,6 +226,10 @@ def _check_refine(refine):
         check.check_number(refine["t_start"], "refine.t_start", low=1, high=999, integer=True)
     if "steps" in refine:
         check.check_number(refine["steps"], "refine.steps", low=1, high=1000, integer=True)
+    if "mismatch" in refine:  # what the pipeline does when image and labels disagree
+        check.check_choice(refine["mismatch"], "refine.mismatch", ("retry", "relabel", "keep"))
+    if "retries" in refine:
+        check.check_number(refine["retries"], "refine.retries", low=0, high=20, integer=True)
     for stage in refine.get("stages", []):
         if not isinstance(stage, dict) or set(stage) - {"t", "hold"} or "t" not in stage:
             raise InputError(f"refine.stages: each stage is {{t: int, hold: region or null}}, got {stage!r}")

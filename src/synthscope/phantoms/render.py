@@ -17,14 +17,17 @@ TEM_LEVELS = {"background": 0.72, "matrix": 0.58, "membrane": 0.3, "wall": 0.2, 
 
 
 def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-           brightness=(0.35, 0.8), texture=0.15, blur=1.0, psf="gaussian", photons=200.0, read_noise=None, rng=None):
+           background_texture=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0, blur=1.0,
+           psf="gaussian", illumination=0.0, photons=200.0, read_noise=None, rng=None):
     """Return the sketch of `item`: float32 in [0, 1], laid out like ``item.labels``.
 
-    Fluorescence: the background at `background` (default 0.1), each object at its own
-    brightness (``item.metadata["objects"][i]["brightness"]`` when the generator set it,
-    else drawn from `brightness`), modulated by smooth texture, blurred by the PSF
-    (`AXIAL_PSF` times longer along z), then Poisson noise (`photons` at intensity 1) and
-    Gaussian read noise. Typical values: background 0.05-0.15, objects 0.3-0.9.
+    Fluorescence: the background at `background` (default 0.1; with `background_texture`
+    a smooth field around it), each object at its own brightness
+    (``item.metadata["objects"][i]["brightness"]`` when the generator set it, else drawn
+    from `brightness`), modulated by smooth texture, blurred by the PSF (`AXIAL_PSF` times
+    longer along z; objects recorded out of focus more, see `blur`), multiplied by the
+    `illumination` field, then Poisson noise (`photons` at intensity 1) and Gaussian read
+    noise. Typical values: background 0.05-0.15, objects 0.3-0.9.
 
     TEM (cilia items): dark stained structures on a lighter cytoplasm (`TEM_LEVELS`:
     cytoplasm ~0.72 with Perlin-like texture, ciliary matrix ~0.58, membrane ~0.3, tubule
@@ -45,15 +48,31 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
         The channels of a multichannel sketch, each as `channel`.
     background : float, optional
         Level of empty background; 0.1 for fluorescence, 0.72 for TEM when None.
+    background_texture : float
+        Fluorescence: standard deviation (intensity units, in [0, 0.5]) of a smooth additive
+        variation of the background, features about a quarter of the image's smaller side
+        (y, x) wide in every spatial axis, the same in every frame; clipped so that the
+        background stays >= 0. Objects keep their levels.
     brightness : float or (float, float)
         Range of object brightness when the item does not record it.
     texture : float
         Relative amplitude of the smooth texture on objects (and on TEM cytoplasm).
+    texture_scale : float
+        Fluorescence: feature size in pixels (of the last axis) of the object texture, in
+        [1, 1024]; about 4-8 gives a granular, chromatin-like texture.
     blur : float
-        Standard deviation of the PSF in pixels of the last axis.
+        Standard deviation of the PSF in pixels of the last axis. Objects whose record has
+        ``defocus`` ``h > 0`` (`synthscope.phantoms.nuclei` with ``out_of_focus_fraction``)
+        are blurred by a Gaussian of ``blur * (1 + 3 * h)`` instead (whatever `psf`: a
+        defocused PSF has no sharp rings), each in its own box, and added.
     psf : {"gaussian", "airy"}
         Fluorescence PSF: a Gaussian, or Born-Wolf-like: the in-focus Airy pattern (with its
         rings) across, fitted to `blur`, and a Gaussian along z.
+    illumination : float
+        Fluorescence: relative amplitude, in [0, 1), of a smooth multiplicative illumination
+        field over y and x (features about half the image's smaller side, constant along z
+        and time): the field spans ``1 - illumination`` to ``1 + illumination`` at its
+        extremes and multiplies objects and background before the noise.
     photons : float
         Expected photons at intensity 1 (fluorescence): lower is noisier.
     read_noise : float, optional
@@ -73,9 +92,14 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     >>> sketch = render(nuclei((64, 64), count=6, radius=7, rng=0), rng=0)
     >>> sketch.dtype, sketch.shape, bool(0 <= sketch.min() and sketch.max() <= 1)
     (dtype('float32'), (64, 64), True)
+    >>> item = nuclei((64, 64), count=6, radius=7, out_of_focus_fraction=0.5, rng=0)
+    >>> sketch = render(item, texture_scale=6, illumination=0.2, background_texture=0.02, rng=0)
+    >>> sketch.shape, bool(0 <= sketch.min() and sketch.max() <= 1)
+    ((64, 64), True)
     """
     p = check_render(modality=modality, channel=channel, channels=channels, background=background,
-                     brightness=brightness, texture=texture, blur=blur, psf=psf, photons=photons,
+                     background_texture=background_texture, brightness=brightness, texture=texture,
+                     texture_scale=texture_scale, blur=blur, psf=psf, illumination=illumination, photons=photons,
                      read_noise=read_noise)
     rng = check.as_rng(rng)
     if modality == "tem":
@@ -85,14 +109,23 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
         if name != "labels" and name not in item.masks:
             raise InputError(f"render: channel {name!r} is not a mask of this item; "
                              f"choose from {['labels', *item.masks]}")
-    options = dict(background=p["background"], brightness=p["brightness"], texture=texture, blur=blur, psf=psf,
-                   photons=photons, read_noise=p["read_noise"], rng=rng)
+    # the smooth fields belong to the microscope: one draw, shared by every channel
+    ground = p["background"]
+    if p["background_texture"]:
+        ground = np.clip(ground + p["background_texture"] * _smooth(item, 0.25, octaves=2, rng=rng), 0, None)
+    field = None
+    if p["illumination"]:
+        field = _smooth(item, 0.5, octaves=1, lateral=True, rng=rng)
+        field = 1 + p["illumination"] * field / max(float(np.abs(field).max()), 1e-12)
+    options = dict(background=ground, brightness=p["brightness"], texture=texture, texture_scale=p["texture_scale"],
+                   blur=blur, psf=psf, illumination=field, photons=photons, read_noise=p["read_noise"], rng=rng)
     sketches = [_fluorescence(item, item.labels if n == "labels" else item.masks[n], **options) for n in names]
     return np.stack(sketches) if modality == "multichannel" else sketches[0]
 
 
 def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-                 brightness=(0.35, 0.8), texture=0.15, blur=1.0, psf="gaussian", photons=200.0, read_noise=None):
+                 background_texture=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0, blur=1.0,
+                 psf="gaussian", illumination=0.0, photons=200.0, read_noise=None):
     """Check the options of `render` and return them normalised (a dict); see `render`."""
     check.check_choice(modality, "modality", MODALITIES)
     check.check_choice(psf, "psf", PSFS)
@@ -104,16 +137,21 @@ def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei
         modality=modality, names=names,
         background=check.check_number(background if background is not None else TEM_LEVELS["background"] if tem
                                       else 0.1, "background", low=0, high=1),
+        background_texture=check.check_number(background_texture, "background_texture", low=0, high=0.5),
         brightness=check.check_range(brightness, "brightness", low=0, high=1),
         texture=check.check_number(texture, "texture", low=0, high=1),
+        texture_scale=check.check_number(texture_scale, "texture_scale", low=1, high=1024),
         blur=check.check_number(blur, "blur", low=0, high=50),
+        illumination=check.check_number(illumination, "illumination", low=0, high=1, high_open=True),
         photons=check.check_number(photons, "photons", low=1),
         read_noise=check.check_number(read_noise if read_noise is not None else 0.04 if tem else 0.01,
                                       "read_noise", low=0, high=1),
     )
 
 
-def _fluorescence(item, mask, *, background, brightness, texture, blur, psf, photons, read_noise, rng):
+def _fluorescence(item, mask, *, background, brightness, texture, texture_scale, blur, psf, illumination, photons,
+                  read_noise, rng):
+    defocus = {}  # id -> relative height h of an out-of-focus section
     if mask.dtype == bool:
         levels = np.where(mask, np.mean(brightness), 0).astype(np.float32)
     else:
@@ -122,12 +160,43 @@ def _fluorescence(item, mask, *, background, brightness, texture, blur, psf, pho
         for record in item.metadata.get("objects", []):
             if "brightness" in record and record["id"] < table.size:
                 table[record["id"]] = record["brightness"]
+            if record.get("defocus", 0) > 0 and record["id"] < table.size:
+                defocus[record["id"]] = record["defocus"]
         levels = table[mask]
     foreground = levels > 0
-    image = np.where(foreground, levels * (1 + texture * _noise(item, rng)), background).astype(np.float32)
-    image = _blur(image, item, blur, psf)
+    image = np.where(foreground, levels * (1 + texture * _noise(item, rng, scale=texture_scale)), background)
+    image = image.astype(np.float32)
+    if defocus:
+        image = _blur_defocused(image, mask, defocus, background, item, blur, psf)
+    else:
+        image = _blur(image, item, blur, psf)
+    if illumination is not None:
+        image *= illumination
     image = rng.poisson(np.clip(image, 0, None) * photons) / photons + rng.normal(0, read_noise, image.shape)
     return np.clip(image, 0, 1).astype(np.float32)
+
+
+def _blur_defocused(image, mask, defocus, background, item, blur, psf):
+    """Blur `image`, the objects of `defocus` (id -> h) by a Gaussian of ``blur * (1 + 3 h)`` each.
+
+    By linearity: the in-focus image (background where the out-of-focus objects are) gets
+    the PSF, and each out-of-focus object's excess over the background is blurred in its
+    own padded box and added.
+    """
+    out_of_focus = np.zeros(int(mask.max()) + 1, bool)
+    out_of_focus[list(defocus)] = True
+    ground = np.broadcast_to(background, image.shape)
+    result = _blur(np.where(out_of_focus[mask], ground, image).astype(np.float32), item, blur, psf)
+    boxes = ndi.find_objects(mask)
+    for index, h in defocus.items():
+        if index > len(boxes) or boxes[index - 1] is None:
+            continue
+        sigma = _sigmas(item, blur * (1 + 3 * h))
+        box = tuple(slice(max(s.start - int(np.ceil(4 * g)), 0), s.stop + int(np.ceil(4 * g)))
+                    for s, g in zip(boxes[index - 1], sigma))
+        own = np.where(mask[box] == index, image[box] - ground[box], 0).astype(np.float32)
+        result[box] += ndi.gaussian_filter(own, sigma, mode="nearest")
+    return result
 
 
 def _tem(item, *, background, texture, blur, noise, rng):
@@ -158,15 +227,35 @@ def _noise(item, rng, scale=24, octaves=2):
     return value_noise(item.labels.shape, scale=scale, octaves=octaves, rng=rng)
 
 
+def _smooth(item, size, *, octaves, rng, lateral=False):
+    """Smooth noise (unit standard deviation) over the spatial axes of `item`, the same in every frame.
+
+    Features are `size` times the smaller of the y and x sides (lengths in pixels of the
+    last axis); `lateral` makes it vary over y and x only. The result broadcasts against
+    the labels (size-1 axes for time, and for z when `lateral`).
+    """
+    steps = _scale(item)
+    spatial = [a not in ("T", "Z") if lateral else a != "T" for a in item.axes]
+    feature = size * min(n * s for n, s, a in zip(item.labels.shape, steps, item.axes) if a in "YX")
+    shape = [n if keep else 1 for n, keep in zip(item.labels.shape, spatial)]
+    scale = [feature / s for s in steps]
+    return value_noise(shape, scale=scale, octaves=octaves, rng=rng)
+
+
 def _scale(item):
     """Pixel size of every axis relative to the last one (1 for time)."""
     last = item.spacing.get(item.axes[-1], 1.0)
     return [1.0 if a == "T" else item.spacing.get(a, last) / last for a in item.axes]
 
 
+def _sigmas(item, blur):
+    """Per-axis Gaussian standard deviation in pixels of a PSF of width `blur` (longer along z, none in time)."""
+    return [0.0 if a == "T" else blur / s * (AXIAL_PSF if a == "Z" else 1) for a, s in zip(item.axes, _scale(item))]
+
+
 def _blur(image, item, blur, psf):
     """Convolve `image` with the PSF: Gaussian, or an Airy pattern across and a Gaussian along z."""
-    sigma = [0.0 if a == "T" else blur / s * (AXIAL_PSF if a == "Z" else 1) for a, s in zip(item.axes, _scale(item))]
+    sigma = _sigmas(item, blur)
     if psf == "gaussian" or blur == 0:
         return ndi.gaussian_filter(image, sigma, mode="nearest")
     image = ndi.gaussian_filter(image, [s if a == "Z" else 0 for a, s in zip(item.axes, sigma)], mode="nearest")

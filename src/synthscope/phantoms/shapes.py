@@ -100,7 +100,7 @@ def _basis(ndim, degree):
     return np.array(rows), np.array(amplitude)
 
 
-def random_star(center, radius, *, roughness, elongation, rng):
+def random_star(center, radius, *, roughness, elongation, rng, rotation=None):
     """Return a `Star` with random boundary, orientation and the given elongation.
 
     Parameters
@@ -114,6 +114,8 @@ def random_star(center, radius, *, roughness, elongation, rng):
     elongation : float
         Ratio of the longest to the other semi-axes (1 = round).
     rng : numpy.random.Generator
+    rotation : ndarray, shape (ndim, ndim), optional
+        The shape's axes (columns; the first is the long one); random when None.
     """
     ndim = len(center)
     semi = np.ones(ndim)
@@ -122,10 +124,26 @@ def random_star(center, radius, *, roughness, elongation, rng):
     return Star(
         center=np.asarray(center, float),
         radius=float(radius),
-        rotation=random_rotation(ndim, rng),
+        rotation=random_rotation(ndim, rng) if rotation is None else np.asarray(rotation, float),
         semi_axes=semi,
         table=radius_table(ndim, roughness=roughness, rng=rng),
     )
+
+
+def boundary_distance(star, direction):
+    """Distance from the centre of `star` to its boundary along `direction` (pixels of the last axis).
+
+    Examples
+    --------
+    >>> star = random_star((0, 0), 6, roughness=0, elongation=2, rng=np.random.default_rng(0))
+    >>> long, short = (boundary_distance(star, star.rotation[:, k]) for k in (0, 1))
+    >>> round(long / short, 3), round(long * short, 3)
+    (2.0, 36.0)
+    """
+    direction = np.asarray(direction, float)
+    w = (direction / np.linalg.norm(direction)) @ star.rotation / star.semi_axes  # the unit step in shape axes
+    norm = np.linalg.norm(w)
+    return float(star.radius * _lookup(star.table, w[:, None], np.array([norm]))[0] / norm)
 
 
 def star_mask(star, shape, *, scale):
