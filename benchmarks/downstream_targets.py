@@ -97,6 +97,7 @@ def main():
         ]
         print(f"refined / real = {synthetic['mean'] / real['mean']:.3f} (target >= 0.90); refined - sketches = "
               f"{synthetic['mean'] - ap50(on_sketches, 'synthetic')['mean']:+.3f} (target >= +0.05)")
+        save(args.out, results, rows)
 
     for k in (int(v) for v in args.k_real.split(",") if v):
         runs = []
@@ -112,11 +113,20 @@ def main():
         results["few"][k] = {"real": real, "real+synthetic": both, "reports": runs}
         rows += [(f"real ({k} slice{'s' * (k > 1)})", _stats(real)), (f"real ({k}) + refined", _stats(both))]
         print(f"k={k}: real + refined - real = {np.mean(both) - np.mean(real):+.3f} (target >= +0.03)")
+        save(args.out, results, rows)
+    print(table(rows))
 
-    (args.out / "targets.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
-    print("\n| training data | AP@0.5 mean | sd | min | max |\n| --- | --- | --- | --- | --- |")
-    for name, s in rows:
-        print(f"| {name} | {s['mean']:.3f} | {s['std']:.3f} | {s['min']:.3f} | {s['max']:.3f} |")
+
+def save(out, results, rows):
+    """Write what is measured so far: ``targets.json`` (every run) and ``targets.md`` (the table)."""
+    (out / "targets.json").write_text(json.dumps({**results, "table": rows}, indent=2, default=float) + "\n")
+    (out / "targets.md").write_text(table(rows))
+
+
+def table(rows):
+    lines = ["| training data | AP@0.5 mean | sd | min | max |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {name} | {s['mean']:.3f} | {s['std']:.3f} | {s['min']:.3f} | {s['max']:.3f} |" for name, s in rows]
+    return "\n".join(lines) + "\n"
 
 
 def _stats(values):

@@ -18,13 +18,15 @@ How each parameter is chosen:
   shapes show the measured median elongation and solidity.
 - ``nuclei.density``: by simulation, the density setting that covers the measured
   fraction of the image (random packing covers less than asked for).
-- ``render.background``, ``render.background_texture``: median and smooth variation of
-  the pixels farther than `MARGIN` from every label.
+- ``render.background`` and ``render.haze``: the median and the smooth variation of the
+  pixels farther than `MARGIN` from every label; the variation is drawn as unlabelled
+  out-of-focus nuclei (haze), as annotations of real sections leave them.
 - ``render.blur``: the Gaussian edge width that best explains the image near object
   edges, given the labels and the per-object levels.
 - ``render.read_noise`` and ``render.photons``: from the fine-scale variance in the
   background and inside objects (Poisson variance grows with the level).
-- ``render.texture``: the within-object coefficient of variation left after noise.
+- ``render.texture``: the within-object coefficient of variation left after noise, as
+  a grain of 0.4 median radii (``render.texture_scale``).
 
 Illumination changes across the field, clusters and dividing pairs are not fitted
 (they keep the base preset's values).
@@ -149,6 +151,9 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     nuclei["density"] = round(min(float(np.mean(stats["density"])), 0.6), 3)
     preset["nuclei"] = nuclei
     preset["render"] = {**preset["render"], **_fit_render(stats)}
+    # Chromatin grain: texture features of about 0.4 nucleus radii (a coarse field of the
+    # same within-object variation would paint dark holes into the nuclei).
+    preset["render"]["texture_scale"] = round(0.4 * float(np.median(stats["radius"])), 1)
     _calibrate(preset, stats, base=base, spacing=spacing, rng=rng)
     preset["description"] = (f"Fitted by synthscope fit to {len(images)} annotated image(s) "
                              f"({len(stats['radius'])} nuclei); refinement from {base}.")
@@ -336,8 +341,8 @@ def _fit_layout(stats, base, *, ndim):
     nuclei["radius"] = _uniform_range(radius[in_focus], low=1.0)
     nuclei["brightness"] = [min(v, 1.0) for v in _uniform_range(brightness[in_focus], low=0.0)]
     nuclei["mitotic_fraction"] = round(float(np.mean(mitotic)), 3)
-    if ndim == 2:
-        nuclei["out_of_focus_fraction"] = round(float(np.mean(small & ~bright)), 3)
+    if ndim == 2:  # a third of the sections drawn out of focus look small (heights 0.8-0.95 of 0.5-0.95)
+        nuclei["out_of_focus_fraction"] = round(min(3 * float(np.mean(small & ~bright)), 0.9), 3)
     return nuclei
 
 
@@ -361,7 +366,7 @@ def _fit_shape(stats, nuclei, *, ndim, rng):
     return {"elongation": [1.0, best[0]], "roughness": best[1]}
 
 
-def _calibrate(preset, stats, *, base, spacing, rng, rounds=3, count=4):
+def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
     """Correct radius, brightness, texture and density by what sketches of `preset` show.
 
     Occlusion, blur and noise make the measured values differ from the settings; each
@@ -369,7 +374,8 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=3, count=4):
     """
     in_focus = _in_focus(stats["radius"])
     target = dict(radius=np.median(stats["radius"][in_focus]), brightness=np.median(stats["brightness"][in_focus]),
-                  texture=np.median(stats["inner_cv"]), density=np.mean(stats["density"]))
+                  texture=np.median(stats["inner_cv"]), density=np.mean(stats["density"]),
+                  haze=np.nanmedian(stats["background_texture"]))
     nuclei, render = preset["nuclei"], preset["render"]
     for _ in range(rounds):
         try:
@@ -380,8 +386,12 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=3, count=4):
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
         focus = _in_focus(got["radius"])
         ratio = dict(radius=np.median(got["radius"][focus]), brightness=np.median(got["brightness"][focus]),
-                     texture=np.median(got["inner_cv"]), density=np.mean(got["density"]))
-        ratio = {k: float(np.clip(target[k] / max(ratio[k], 1e-6), 0.5, 2.0)) for k in target}
+                     texture=np.median(got["inner_cv"]), density=np.mean(got["density"]),
+                     haze=np.nanmedian(got["background_texture"]))
+        ratio = {k: float(np.clip(target[k] / max(ratio[k], 1e-3), 0.5, 2.0)) for k in target}
+        shift = float(np.nanmedian(stats["background"]) - np.nanmedian(got["background"]))
+        render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
+        render["haze"] = round(float(np.clip(render["haze"] * ratio["haze"], 0.0, 1.0)), 4)
         nuclei["radius"] = [round(max(v * ratio["radius"], 1.0), 2) for v in nuclei["radius"]]
         nuclei["brightness"] = [round(min(v * ratio["brightness"], 1.0), 3) for v in nuclei["brightness"]]
         nuclei["density"] = round(float(np.clip(nuclei["density"] * ratio["density"], 0.01, 0.6)), 3)
@@ -421,7 +431,7 @@ def _fit_render(stats):
     texture = float(np.sqrt(max(np.median(stats["inner_cv"]) ** 2 - noise_cv2, 0.0)))
     return {
         "background": round(background, 4),
-        "background_texture": round(float(np.nanmedian(stats["background_texture"])), 4),
+        "haze": round(min(3 * float(np.nanmedian(stats["background_texture"])), 1.0), 4),
         "blur": float(stats["blur"]),
         "photons": round(photons, 1),
         "read_noise": round(min(float(np.sqrt(read_variance)), 1.0), 4),
@@ -436,6 +446,7 @@ def _summary(stats):
         **medians,
         "radius_p05": float(np.percentile(stats["radius"], 5)),
         "radius_p95": float(np.percentile(stats["radius"], 95)),
+        "background_variation": float(np.nanmedian(stats["background_texture"])),
         "touching": float(np.mean(stats["touching"])),
         "count": float(stats["count"]),
         "blur": float(stats["blur"]),

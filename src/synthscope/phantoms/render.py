@@ -17,7 +17,7 @@ TEM_LEVELS = {"background": 0.72, "matrix": 0.58, "membrane": 0.3, "wall": 0.2, 
 
 
 def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-           background_texture=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0, blur=1.0,
+           background_texture=0.0, haze=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0, blur=1.0,
            psf="gaussian", illumination=0.0, photons=200.0, read_noise=None, rng=None):
     """Return the sketch of `item`: float32 in [0, 1], laid out like ``item.labels``.
 
@@ -57,13 +57,19 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
         Range of object brightness when the item does not record it.
     texture : float
         Relative amplitude of the smooth texture on objects (and on TEM cytoplasm).
+    haze : float
+        Fluorescence: peak intensity, in [0, 1], of out-of-focus light from nuclei above and
+        below the imaged plane: unlabelled Gaussian blobs (standard deviation 0.7 of the
+        median object radius, peaks uniform in ``[0.3, 1] * haze``, about 0.4 of the area
+        covered; overlapping blobs add) added to the background. Annotations of real
+        sections leave this light unlabelled, and a segmenter must learn to ignore it.
     texture_scale : float
         Fluorescence: feature size in pixels (of the last axis) of the object texture, in
         [1, 1024]; about 4-8 gives a granular, chromatin-like texture.
     blur : float
         Standard deviation of the PSF in pixels of the last axis. Objects whose record has
         ``defocus`` ``h > 0`` (`synthscope.phantoms.nuclei` with ``out_of_focus_fraction``)
-        are blurred by a Gaussian of ``blur * (1 + 3 * h)`` instead (whatever `psf`: a
+        are blurred by a Gaussian of ``blur * (1 + h)`` instead (whatever `psf`: a
         defocused PSF has no sharp rings), each in its own box, and added.
     psf : {"gaussian", "airy"}
         Fluorescence PSF: a Gaussian, or Born-Wolf-like: the in-focus Airy pattern (with its
@@ -98,7 +104,7 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     ((64, 64), True)
     """
     p = check_render(modality=modality, channel=channel, channels=channels, background=background,
-                     background_texture=background_texture, brightness=brightness, texture=texture,
+                     background_texture=background_texture, haze=haze, brightness=brightness, texture=texture,
                      texture_scale=texture_scale, blur=blur, psf=psf, illumination=illumination, photons=photons,
                      read_noise=read_noise)
     rng = check.as_rng(rng)
@@ -113,6 +119,8 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     ground = p["background"]
     if p["background_texture"]:
         ground = np.clip(ground + p["background_texture"] * _smooth(item, 0.25, octaves=2, rng=rng), 0, None)
+    if p["haze"]:
+        ground = ground + p["haze"] * _haze(item, rng)
     field = None
     if p["illumination"]:
         field = _smooth(item, 0.5, octaves=1, lateral=True, rng=rng)
@@ -124,8 +132,8 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
 
 
 def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-                 background_texture=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0, blur=1.0,
-                 psf="gaussian", illumination=0.0, photons=200.0, read_noise=None):
+                 background_texture=0.0, haze=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0,
+                 blur=1.0, psf="gaussian", illumination=0.0, photons=200.0, read_noise=None):
     """Check the options of `render` and return them normalised (a dict); see `render`."""
     check.check_choice(modality, "modality", MODALITIES)
     check.check_choice(psf, "psf", PSFS)
@@ -138,6 +146,7 @@ def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei
         background=check.check_number(background if background is not None else TEM_LEVELS["background"] if tem
                                       else 0.1, "background", low=0, high=1),
         background_texture=check.check_number(background_texture, "background_texture", low=0, high=0.5),
+        haze=check.check_number(haze, "haze", low=0, high=1),
         brightness=check.check_range(brightness, "brightness", low=0, high=1),
         texture=check.check_number(texture, "texture", low=0, high=1),
         texture_scale=check.check_number(texture_scale, "texture_scale", low=1, high=1024),
@@ -177,7 +186,7 @@ def _fluorescence(item, mask, *, background, brightness, texture, texture_scale,
 
 
 def _blur_defocused(image, mask, defocus, background, item, blur, psf):
-    """Blur `image`, the objects of `defocus` (id -> h) by a Gaussian of ``blur * (1 + 3 h)`` each.
+    """Blur `image`, the objects of `defocus` (id -> h) by a Gaussian of ``blur * (1 + h)`` each.
 
     By linearity: the in-focus image (background where the out-of-focus objects are) gets
     the PSF, and each out-of-focus object's excess over the background is blurred in its
@@ -191,7 +200,7 @@ def _blur_defocused(image, mask, defocus, background, item, blur, psf):
     for index, h in defocus.items():
         if index > len(boxes) or boxes[index - 1] is None:
             continue
-        sigma = _sigmas(item, blur * (1 + 3 * h))
+        sigma = _sigmas(item, blur * (1 + h))
         box = tuple(slice(max(s.start - int(np.ceil(4 * g)), 0), s.stop + int(np.ceil(4 * g)))
                     for s, g in zip(boxes[index - 1], sigma))
         own = np.where(mask[box] == index, image[box] - ground[box], 0).astype(np.float32)
@@ -240,6 +249,24 @@ def _smooth(item, size, *, octaves, rng, lateral=False):
     shape = [n if keep else 1 for n, keep in zip(item.labels.shape, spatial)]
     scale = [feature / s for s in steps]
     return value_noise(shape, scale=scale, octaves=octaves, rng=rng)
+
+
+def _haze(item, rng, cover=0.4):
+    """Unlabelled out-of-focus nuclei: Gaussian blobs with peaks in [0.3, 1], the same in every frame."""
+    spatial = [a != "T" for a in item.axes]
+    shape = [n if keep else 1 for n, keep in zip(item.labels.shape, spatial)]
+    steps = [s for s, keep in zip(_scale(item), spatial) if keep]
+    sizes = np.bincount(item.labels.ravel())[1:]
+    volume = float(np.median(sizes[sizes > 0])) * np.prod(steps) if np.any(sizes) else 50.0 ** len(steps)
+    radius = (volume / (np.pi if len(steps) == 2 else 4 / 3 * np.pi)) ** (1 / len(steps))
+    extent = np.prod([n * s for n, s in zip(item.labels.shape, _scale(item)) if n > 1])
+    count = max(1, round(cover * extent / (np.pi * radius**2 if len(steps) == 2 else 4 / 3 * np.pi * radius**3)))
+    impulses = np.zeros([n for n, keep in zip(shape, spatial) if keep], np.float32)
+    points = tuple(rng.integers(0, n, count) for n in impulses.shape)
+    np.add.at(impulses, points, rng.uniform(0.3, 1.0, count).astype(np.float32))
+    sigma = [0.7 * radius / s for s in steps]
+    peak = np.prod([1 / (np.sqrt(2 * np.pi) * g) for g in sigma])  # of a unit impulse, blurred
+    return (ndi.gaussian_filter(impulses, sigma, mode="wrap") / peak).reshape(shape)
 
 
 def _scale(item):
