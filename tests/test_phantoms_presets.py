@@ -40,7 +40,8 @@ def test_every_preset_makes_an_annotated_sketch(name):
 def test_refine_sections_pass_through():
     assert load_preset("nuclei-2d")["refine"] == {"model": "nuclei-fluo-2d-masked", "condition": "mask", "sampler": "dpm", "steps": 10,
                                                    "t_start": 400, "hold_background": True}
-    assert load_preset("nuclei-3d")["refine"]["slice_rho"] == 1.0
+    assert load_preset("nuclei-3d")["refine"]["model"] == "nuclei-fluo-3d"
+    assert "slice_rho" not in load_preset("nuclei-3d")["refine"]
     stages = load_preset("cilia-oda-absent")["refine"]["stages"]
     assert stages == [{"t": 650, "hold": "axoneme"}, {"t": 350, "hold": "axoneme_minus_tubules"},
                       {"t": 250, "hold": None}]
@@ -144,8 +145,8 @@ def test_presets_take_the_realism_options():
     assert any(o["defocus"] > 0 for o in item.metadata["objects"])
     with pytest.raises(InputError, match="nuclei-3d: nuclei.out_of_focus_fraction applies to 2D"):
         load_preset("nuclei-3d", settings={"nuclei.out_of_focus_fraction": 0.2})
-    volume = make_item(load_preset("nuclei-3d", settings={"shape": [16, 64, 64], "nuclei.dividing_fraction": 0.2,
-                                                          **{k: v for k, v in REALISTIC.items() if "focus" not in k}}),
+    volume = make_item(load_preset("nuclei-3d", settings={**{k: v for k, v in REALISTIC.items() if "focus" not in k},
+                                                          "shape": [16, 64, 64], "nuclei.dividing_fraction": 0.5}),
                        rng=0)
     assert volume.sketch.shape == (16, 64, 64) and any(o["pair"] for o in volume.metadata["objects"])
 
