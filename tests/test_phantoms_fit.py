@@ -2,7 +2,8 @@
 
 Tolerances of the recovery test, for 6 images of 128x128 (about 90 nuclei): radius
 range ends within 15%, brightness range ends within 0.06, density within 20%,
-background within 0.01, blur within 0.3 px, read noise within 30%.
+background within 0.01, blur within 0.3 px, read noise within 30%; the dimming of out-of-focus
+sections within 0.15, the fraction of touching nuclei within 0.1 (0.15 when checked on 3 sketches).
 """
 
 import json
@@ -52,12 +53,39 @@ def test_fit_recovers_the_parameters_that_drew_the_data(truth):
     assert load_preset("nuclei-2d", settings={k: preset[k] for k in ("shape", "nuclei", "render")})
 
 
+
+@pytest.mark.parametrize("dimming", [0.2, 0.8])
+def test_fit_recovers_how_dim_the_labelled_sections_are(dimming):
+    settings = {**TRUTH, "nuclei.out_of_focus_fraction": 0.5, "nuclei.defocus_dimming": dimming}
+    items = [make_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(6)]
+    nuclei = fit_preset([i.sketch for i in items], [i.labels for i in items], rng=0)["nuclei"]
+    assert nuclei["defocus_dimming"] == pytest.approx(dimming, abs=0.15)
+    assert 0.2 < nuclei["out_of_focus_fraction"] < 0.8
+
+
+def test_fit_counts_bright_nuclei_as_mitotic():
+    items = [make_item(load_preset("nuclei-2d", settings={**TRUTH, "nuclei.mitotic_fraction": 0.15}), rng=i)
+             for i in range(6)]
+    nuclei = fit_preset([i.sketch for i in items], [i.labels for i in items], rng=0)["nuclei"]
+    assert nuclei["mitotic_fraction"] == pytest.approx(0.15, abs=0.07)
+    assert np.allclose(nuclei["brightness"], TRUTH["nuclei.brightness"], atol=0.06), nuclei["brightness"]
+
 def test_fit_report_compares_generated_sketches_with_the_examples(truth):
     _, report = fit_report(*truth, check_count=3, rng=0)
     rows = {r["statistic"]: r for r in report["comparison"]}
     assert {"radius", "density", "touching", "brightness", "blur", "noise"} <= set(rows)
     for name in ("radius", "brightness", "background", "density"):
         assert rows[name]["relative_difference"] < 0.2, rows[name]
+    assert abs(rows["touching"]["generated"] - rows["touching"]["yours"]) < 0.15, rows["touching"]  # 3 sketches
+
+
+def test_fit_matches_how_often_evenly_spaced_nuclei_touch():
+    settings = {**TRUTH, "nuclei.max_overlap": 0.0, "nuclei.min_distance": 16}
+    items = [make_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(6)]
+    preset, report = fit_report([i.sketch for i in items], [i.labels for i in items], check_count=6, rng=0)
+    touching = {r["statistic"]: r for r in report["comparison"]}["touching"]
+    assert preset["nuclei"]["max_overlap"] == 0.0 and preset["nuclei"]["min_distance"] > 0
+    assert touching["yours"] < 0.25 and abs(touching["generated"] - touching["yours"]) < 0.1, touching
 
 
 def test_measure_sees_a_change_in_what_drew_the_data(truth):

@@ -10,12 +10,17 @@ How each parameter is chosen:
 
 - ``nuclei.radius`` and ``nuclei.brightness``: the uniform range with the same 10th
   and 90th percentiles as the equivalent radii (pixels of the last axis) and the
-  core intensities of the in-focus nuclei. In 2D, nuclei smaller than `SMALL` times the
-  median radius are sections away from a nucleus' middle (``out_of_focus_fraction``)
-  or, when also brighter than the 90th percentile of the others, mitotic
-  (``mitotic_fraction``).
+  core intensities of the whole, in-focus interphase nuclei. Nuclei brighter than
+  `MITOTIC_BRIGHTNESS` times the median are mitotic (``mitotic_fraction``). In 2D, the
+  others smaller than `SMALL` times the median radius are sections away from a
+  nucleus' middle (``out_of_focus_fraction``), and how much dimmer they are than whole
+  nuclei gives ``nuclei.defocus_dimming`` (annotations differ in how dim a section
+  they label).
 - ``nuclei.elongation`` and ``nuclei.roughness``: by simulation, the pair whose star
   shapes show the measured median elongation and solidity.
+- ``nuclei.max_overlap`` and ``nuclei.min_distance``: by simulation, the packing (from
+  overlapping to evenly spaced, `PACKINGS`) whose nuclei touch as often as the
+  examples' do.
 - ``nuclei.density``: by simulation, the density setting that covers the measured
   fraction of the image (random packing covers less than asked for).
 - ``render.background`` and ``render.haze``: the median and the smooth variation of the
@@ -40,7 +45,11 @@ from synthscope.errors import InputError
 from synthscope.phantoms import _check as check
 
 MARGIN = 3  # background pixels lie farther than this from every label
-SMALL = 0.6  # nuclei below this fraction of the median radius are out-of-focus or mitotic sections
+SMALL = 0.6  # in 2D, nuclei below this fraction of the median radius are out-of-focus sections
+PACKINGS = ((0.1, 0.0), (0.05, 0.0), (0.0, 0.0), (0.0, 1.6), (0.0, 1.9))  # (max_overlap, min_distance / radius)
+MITOTIC_BRIGHTNESS = 1.5  # nuclei brighter than this times the median are mitotic (condensed chromatin)
+SMALL_SECTION_HEIGHT = 0.875  # mean relative height h of the sections that look small (h in 0.8-0.95)
+MIN_SECTIONS = 3  # fewer small sections than this leave defocus_dimming at the base preset's value
 PERCENTILES = (5, 25, 50, 75, 95)
 BLURS = np.round(np.arange(0.25, 4.01, 0.25), 2)
 
@@ -332,18 +341,40 @@ def _uniform_range(values, *, low=None):
 
 
 def _fit_layout(stats, base, *, ndim):
+    in_focus, sections, mitotic = _kinds(stats, ndim=ndim)
     radius, brightness = stats["radius"], stats["brightness"]
-    small = ~_in_focus(radius) if ndim == 2 else np.zeros(radius.size, bool)
-    in_focus = ~small
-    bright = brightness > np.percentile(brightness[in_focus], 90)
-    mitotic = small & bright
     nuclei = dict(base)
     nuclei["radius"] = _uniform_range(radius[in_focus], low=1.0)
     nuclei["brightness"] = [min(v, 1.0) for v in _uniform_range(brightness[in_focus], low=0.0)]
     nuclei["mitotic_fraction"] = round(float(np.mean(mitotic)), 3)
     if ndim == 2:  # a third of the sections drawn out of focus look small (heights 0.8-0.95 of 0.5-0.95)
-        nuclei["out_of_focus_fraction"] = round(min(3 * float(np.mean(small & ~bright)), 0.9), 3)
+        nuclei["out_of_focus_fraction"] = round(min(3 * float(np.mean(sections)), 0.9), 3)
+        ratio = _section_brightness(stats)
+        if ratio is not None:  # a first guess; `_calibrate` corrects it for the extra blur of sections
+            nuclei["defocus_dimming"] = round(float(np.clip((1 - ratio) / SMALL_SECTION_HEIGHT, 0.0, 1.0)), 3)
     return nuclei
+
+
+def _kinds(stats, *, ndim):
+    """Boolean masks over the objects: whole in-focus nuclei, small (out-of-focus) sections, mitotic nuclei.
+
+    Mitotic nuclei are brighter than `MITOTIC_BRIGHTNESS` times the median object; in 2D,
+    sections are the other objects smaller than `SMALL` times the median radius.
+    """
+    radius, brightness = stats["radius"], stats["brightness"]
+    mitotic = brightness > MITOTIC_BRIGHTNESS * np.median(brightness) if brightness.size else np.zeros(0, bool)
+    small = ~_in_focus(radius) if ndim == 2 else np.zeros(radius.size, bool)
+    sections = small & ~mitotic
+    return ~small & ~mitotic, sections, mitotic
+
+
+def _section_brightness(stats):
+    """Median brightness of the out-of-focus sections over that of whole nuclei, or None if too few."""
+    in_focus, sections, _ = _kinds(stats, ndim=2)
+    if sections.sum() < MIN_SECTIONS or not in_focus.any():
+        return None
+    brightness = stats["brightness"]
+    return float(np.median(brightness[sections]) / max(np.median(brightness[in_focus]), 1e-6))
 
 
 def _fit_shape(stats, nuclei, *, ndim, rng):
@@ -366,16 +397,40 @@ def _fit_shape(stats, nuclei, *, ndim, rng):
     return {"elongation": [1.0, best[0]], "roughness": best[1]}
 
 
+def _fit_packing(preset, stats, *, base, spacing, rng, count=4):
+    """The `PACKINGS` entry (``max_overlap``, ``min_distance``) whose sketches touch as often as the examples."""
+    target = float(np.mean(stats["touching"]))
+    radius = float(np.median(stats["radius"]))
+    best, best_error = {}, np.inf
+    for overlap, distance in PACKINGS:
+        packing = {"max_overlap": overlap, "min_distance": round(distance * radius, 1)}
+        trial = {**preset, "nuclei": {**preset["nuclei"], **packing}}
+        try:
+            items = _sketches(trial, base=base, count=count, rng=rng)
+        except InputError:  # too dense for this spacing
+            continue
+        got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
+        error = abs(float(np.mean(got["touching"])) - target)
+        if error < best_error:
+            best, best_error = packing, error
+    return best
+
+
 def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
-    """Correct radius, brightness, texture and density by what sketches of `preset` show.
+    """Correct radius, brightness, texture, density, haze, section dimming and packing by what sketches show.
 
     Occlusion, blur and noise make the measured values differ from the settings; each
-    round draws `count` sketches and scales every setting by target over measured.
+    round draws `count` sketches and scales every setting by target over measured (the
+    dimming of sections moves by the difference in their relative brightness).
     """
-    in_focus = _in_focus(stats["radius"])
-    target = dict(radius=np.median(stats["radius"][in_focus]), brightness=np.median(stats["brightness"][in_focus]),
+    ndim = len(preset["shape"])
+    in_focus = _kinds(stats, ndim=ndim)[0]
+    target = dict(radius_low=np.percentile(stats["radius"][in_focus], 10),
+                  radius_high=np.percentile(stats["radius"][in_focus], 90),
+                  brightness=np.median(stats["brightness"][in_focus]),
                   texture=np.median(stats["inner_cv"]), density=np.mean(stats["density"]),
                   haze=np.nanmedian(stats["background_texture"]))
+    sections = _section_brightness(stats)
     nuclei, render = preset["nuclei"], preset["render"]
     for _ in range(rounds):
         try:
@@ -384,18 +439,26 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
             nuclei["density"] = round(0.9 * nuclei["density"], 3)
             continue
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
-        focus = _in_focus(got["radius"])
-        ratio = dict(radius=np.median(got["radius"][focus]), brightness=np.median(got["brightness"][focus]),
+        focus = _kinds(got, ndim=ndim)[0]
+        ratio = dict(radius_low=np.percentile(got["radius"][focus], 10),
+                     radius_high=np.percentile(got["radius"][focus], 90),
+                     brightness=np.median(got["brightness"][focus]),
                      texture=np.median(got["inner_cv"]), density=np.mean(got["density"]),
                      haze=np.nanmedian(got["background_texture"]))
         ratio = {k: float(np.clip(target[k] / max(ratio[k], 1e-3), 0.5, 2.0)) for k in target}
         shift = float(np.nanmedian(stats["background"]) - np.nanmedian(got["background"]))
         render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
         render["haze"] = round(float(np.clip(render["haze"] * ratio["haze"], 0.0, 1.0)), 4)
-        nuclei["radius"] = [round(max(v * ratio["radius"], 1.0), 2) for v in nuclei["radius"]]
+        low, high = nuclei["radius"][0] * ratio["radius_low"], nuclei["radius"][1] * ratio["radius_high"]
+        nuclei["radius"] = [round(max(low, 1.0), 2), round(max(high, low, 1.0), 2)]
         nuclei["brightness"] = [round(min(v * ratio["brightness"], 1.0), 3) for v in nuclei["brightness"]]
         nuclei["density"] = round(float(np.clip(nuclei["density"] * ratio["density"], 0.01, 0.6)), 3)
         render["texture"] = round(float(np.clip(render["texture"] * ratio["texture"], 0.0, 1.0)), 3)
+        got_sections = _section_brightness(got)
+        if "defocus_dimming" in nuclei and sections is not None and got_sections is not None:
+            step = (got_sections - sections) / SMALL_SECTION_HEIGHT
+            nuclei["defocus_dimming"] = round(float(np.clip(nuclei["defocus_dimming"] + step, 0.0, 1.0)), 3)
+        nuclei.update(_fit_packing(preset, stats, base=base, spacing=spacing, rng=rng))  # depends on the density
     return preset
 
 

@@ -15,7 +15,6 @@ MITOTIC_SIZE = 0.6  # mitotic nuclei: condensed chromatin, smaller and brighter
 RADIUS_DISTRIBUTIONS = ("uniform", "lognormal")
 Z95 = 1.6448536269514722  # the 95th percentile of the standard normal distribution
 DEFOCUS = (0.5, 0.95)  # relative height of an out-of-focus section above the nucleus' middle
-DEFOCUS_DIMMING = 0.7  # brightness x (1 - 0.7 h)
 MIN_SECTION_RADIUS = 2.0  # pixels: an out-of-focus section is never smaller
 DAUGHTER_SIZE = 0.55  # a daughter's radius relative to a drawn radius
 DAUGHTER_ELONGATION = (1.3, 1.8)
@@ -26,8 +25,8 @@ IN_FOCUS, OUT_OF_FOCUS, PAIR = 0, 1, 2  # the kinds of placement
 
 def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform",
                  roughness=0.08, elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0,
-                 out_of_focus_fraction=0.0, brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0,
-                 cluster_spread=40.0, region=None, spacing=None):
+                 out_of_focus_fraction=0.0, defocus_dimming=0.7, brightness=(0.35, 0.8), min_distance=0.0,
+                 max_overlap=0.1, clusters=0, cluster_spread=40.0, region=None, spacing=None):
     """Check the parameters of `nuclei` and return them normalised (a dict); see `nuclei`."""
     shape = check.check_shape(shape)
     p = dict(
@@ -39,6 +38,7 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_
         mitotic_fraction=check.check_number(mitotic_fraction, "mitotic_fraction", low=0, high=1),
         dividing_fraction=check.check_number(dividing_fraction, "dividing_fraction", low=0, high=0.5),
         out_of_focus_fraction=check.check_number(out_of_focus_fraction, "out_of_focus_fraction", low=0, high=1),
+        defocus_dimming=check.check_number(defocus_dimming, "defocus_dimming", low=0, high=1),
         brightness=check.check_range(brightness, "brightness", low=0, high=1),
         min_distance=check.check_number(min_distance, "min_distance", low=0, high=max(shape)),
         max_overlap=check.check_number(max_overlap, "max_overlap", low=0, high=0.5),
@@ -84,8 +84,8 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_
 
 def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform", roughness=0.08,
            elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0, out_of_focus_fraction=0.0,
-           brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0, cluster_spread=40.0, region=None,
-           spacing=None, rng=None):
+           defocus_dimming=0.7, brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0,
+           cluster_spread=40.0, region=None, spacing=None, rng=None):
     """Return an `Item` of densely packed nuclei: instance labels and per-nucleus metadata.
 
     Nuclei are star-convex blobs (`synthscope.phantoms.shapes`) of random size, boundary,
@@ -132,9 +132,13 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
     out_of_focus_fraction : float
         Fraction of the single (not dividing) nuclei, in [0, 1], seen away from their middle
         plane at a relative height ``h`` drawn uniformly in (0.5, 0.95): radius x
-        ``sqrt(1 - h**2)`` (at least 2 pixels), brightness x ``(1 - 0.7 * h)``; `render`
-        blurs them more. Exactly ``round(out_of_focus_fraction * singles)`` of them, in
+        ``sqrt(1 - h**2)`` (at least 2 pixels), brightness x ``(1 - defocus_dimming * h)``;
+        `render` blurs them more. Exactly ``round(out_of_focus_fraction * singles)`` of them, in
         random placement order. 2D only (a volume shows every nucleus whole).
+    defocus_dimming : float
+        How much dimmer, in [0, 1], an out-of-focus section is at ``h = 1``. Annotations
+        differ: some label only sections nearly as bright as whole nuclei and leave dim
+        ones unlabelled (`synthscope.phantoms.fit` measures it).
     brightness : float or (float, float)
         Range of the sketch intensity of interphase nuclei, read by `render`.
     min_distance : float
@@ -183,8 +187,9 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
     p = check_nuclei(shape, count=count, density=density, radius=radius, radius_distribution=radius_distribution,
                      roughness=roughness, elongation=elongation, mitotic_fraction=mitotic_fraction,
                      dividing_fraction=dividing_fraction, out_of_focus_fraction=out_of_focus_fraction,
-                     brightness=brightness, min_distance=min_distance, max_overlap=max_overlap, clusters=clusters,
-                     cluster_spread=cluster_spread, region=region, spacing=spacing)
+                     defocus_dimming=defocus_dimming, brightness=brightness, min_distance=min_distance,
+                     max_overlap=max_overlap, clusters=clusters, cluster_spread=cluster_spread, region=region,
+                     spacing=spacing)
     rng = check.as_rng(rng)
     shape = p["shape"]
     propose = propose_centres(shape, clusters=p["clusters"], cluster_spread=p["cluster_spread"], scale=p["scale"],
@@ -243,7 +248,7 @@ def draw_nucleus(centre, p, rng, *, out_of_focus=False):
         defocus = rng.uniform(*DEFOCUS)
         radius = max(radius * np.sqrt(1 - defocus**2), min(radius, MIN_SECTION_RADIUS))
     star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng)
-    brightness = (0.95 if mitotic else rng.uniform(*p["brightness"])) * (1 - DEFOCUS_DIMMING * defocus)
+    brightness = (0.95 if mitotic else rng.uniform(*p["brightness"])) * (1 - p["defocus_dimming"] * defocus)
     record = {"elongation": round(elongation, 3), "brightness": round(brightness, 3), "mitotic": mitotic}
     if p["out_of_focus_fraction"] or p["dividing_fraction"]:
         record.update(_optional(p, defocus=round(defocus, 3), pair=None))
