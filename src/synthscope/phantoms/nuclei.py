@@ -77,8 +77,13 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_
         least = min(least, p["radius"][0] * (0.5 if p["lognormal"] else 1) * DAUGHTER_SIZE)
     smallest = unit * least ** ndim
     fit = int(0.6 * space / (smallest * (1 - p["max_overlap"])))  # random packing stops near 55% cover
+    spaced = ""
+    if p["min_distance"]:  # centres are hard discs (balls) of diameter min_distance
+        fit = min(fit, int(0.6 * space / (unit * (p["min_distance"] / 2) ** ndim)))
+        spaced = f" and min_distance {p['min_distance']:g}"
     if count > fit:
-        raise InputError(f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius {radius}")
+        raise InputError(f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius "
+                         f"{radius}{spaced}")
     return dict(p, count=count, region=region)
 
 
