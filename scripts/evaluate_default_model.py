@@ -96,7 +96,9 @@ def model_card(name, summary, scores, benchmark):
         f"A {config.spatial_dims}D denoising diffusion model (MONAI DiffusionModelUNet, channels {list(config.channels)}, "
         f"attention at the coarsest level, {sum(p.numel() for p in model.parameters()):,} parameters, "
         f"{config.prediction_type} prediction, {config.beta_schedule} schedule of {config.num_train_timesteps} steps) "
-        "for SDEdit refinement of fluorescence nuclei sketches.",
+        + ("conditioned on the nuclei foreground mask (concatenated as a second input channel), for mask-faithful "
+           "SDEdit refinement of fluorescence nuclei sketches (`refine.condition: mask`)."
+           if config.condition_channels else "for SDEdit refinement of fluorescence nuclei sketches."),
         "",
         "## Training",
         f"- Data: {extra.get('data')}; intensities mapped to [0, 1] by {config.normalisation}.",
@@ -108,6 +110,9 @@ def model_card(name, summary, scores, benchmark):
         "## Measured (scripts/evaluate_default_model.py)",
         f"{summary['settings']} on preset `{summary['preset']}`, {len(benchmark['refined']['settings'].get('seeds', []))} seeds; "
         f"{summary['seconds_per_item']} s per {'x'.join(map(str, summary['item_shape']))} item end to end on this machine.",
+        "",
+        "Sketch rows pair the raw sketches with the labels this run wrote (after the annotation update and the "
+        "mismatch policy).",
         "",
         f"Realism against the held-out real slices ({summary['patch_size']}x{summary['patch_size']} patches; "
         "floor = two halves of the real set):",

@@ -12,7 +12,7 @@ $PY scripts/evaluate_default_model.py nuclei-fluo-2d --out runs/eval-nuclei-fluo
 
 # The mask-conditioned variant (the default of preset nuclei-2d: it beats plain SDEdit downstream).
 $PY scripts/train_default_models.py --masked --steps 3000 --seed 0 --out runs/nuclei-fluo-2d-masked --install $MODELS/nuclei-fluo-2d-masked
-$PY scripts/evaluate_default_model.py nuclei-fluo-2d-masked --out runs/eval-nuclei-fluo-2d-masked --count 16 --refined-only --card $MODELS/nuclei-fluo-2d-masked/card.md
+$PY scripts/evaluate_default_model.py nuclei-fluo-2d-masked --out runs/eval-nuclei-fluo-2d-masked --count 16 --card $MODELS/nuclei-fluo-2d-masked/card.md
 
 # The 3D model (the default of preset nuclei-3d), compared with the 2D model slice by slice.
 $PY scripts/compare_3d.py --out runs/compare-3d --install $MODELS/nuclei-fluo-3d
