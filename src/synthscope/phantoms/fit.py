@@ -135,7 +135,8 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     Examples
     --------
     >>> from synthscope.phantoms import load_preset, make_item
-    >>> truth = load_preset("nuclei-2d", settings={"shape": [128, 128], "nuclei.radius": [8, 11]})
+    >>> truth = load_preset("nuclei-2d", settings={"shape": [128, 128], "nuclei.radius": [8, 11],
+    ...                                              "nuclei.density": 0.3})
     >>> items = [make_item(truth, rng=i) for i in range(4)]
     >>> preset = fit_preset([i.sketch for i in items], [i.labels for i in items])
     >>> low, high = preset["nuclei"]["radius"]
