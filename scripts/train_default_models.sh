@@ -16,3 +16,6 @@ $PY scripts/evaluate_default_model.py nuclei-fluo-2d-masked --out runs/eval-nucl
 
 # The 3D model (the default of preset nuclei-3d), compared with the 2D model slice by slice.
 $PY scripts/compare_3d.py --out runs/compare-3d --install $MODELS/nuclei-fluo-3d
+
+# The 3D card's FID of generated volumes.
+$PY scripts/evaluate_3d_model.py --out runs/eval-3d --card $MODELS/nuclei-fluo-3d/card.md
