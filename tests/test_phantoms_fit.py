@@ -19,7 +19,8 @@ from synthscope.cli import app
 from synthscope.errors import InputError
 from synthscope.io import write_image
 from synthscope.phantoms import load_preset, make_item
-from synthscope.phantoms.fit import compare, fit_preset, fit_report, measure
+from synthscope.phantoms.fit import compare, fit_preset, fit_report
+from synthscope.phantoms.measure import measure
 
 TRUTH = {
     "shape": [128, 128],

@@ -1,8 +1,8 @@
 """Fit a nuclei preset to a few annotated images a user already has.
 
-`measure` turns annotated images into the statistics a segmenter cares about: object
-size, shape, packing and touching, per-object brightness and texture, background
-level and variation, noise and edge blur. `fit_preset` chooses the `nuclei` and
+`synthscope.phantoms.measure.measure` turns annotated images into the statistics a
+segmenter cares about: object size, shape, packing and touching, per-object brightness
+and texture, background level and variation, noise and edge blur. `fit_preset` chooses the `nuclei` and
 `render` parameters of a preset that reproduce them, and `compare` tells how close
 sketches of that preset come, on the same statistics.
 
@@ -24,7 +24,7 @@ How each parameter is chosen:
 - ``nuclei.density``: by simulation, the density setting that covers the measured
   fraction of the image (random packing covers less than asked for).
 - ``render.background`` and ``render.haze``: the median and the smooth variation of the
-  pixels farther than `MARGIN` from every label; the variation is drawn as unlabelled
+  pixels far from every label (`synthscope.phantoms.measure`); the variation is drawn as unlabelled
   out-of-focus nuclei (haze), as annotations of real sections leave them.
 - ``render.blur``: the Gaussian edge width that best explains the image near object
   edges, given the labels and the per-object levels.
@@ -38,78 +38,16 @@ Illumination changes across the field, clusters and dividing pairs are not fitte
 """
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.measure import regionprops
 
 from synthscope.errors import InputError
 from synthscope.phantoms import _check as check
+from synthscope.phantoms.measure import measure
 
-MARGIN = 3  # background pixels lie farther than this from every label
 SMALL = 0.6  # in 2D, nuclei below this fraction of the median radius are out-of-focus sections
 PACKINGS = ((0.1, 0.0), (0.05, 0.0), (0.0, 0.0), (0.0, 1.6), (0.0, 1.9))  # (max_overlap, min_distance / radius)
 MITOTIC_BRIGHTNESS = 1.5  # nuclei brighter than this times the median are mitotic (condensed chromatin)
 SMALL_SECTION_HEIGHT = 0.875  # mean relative height h of the sections that look small (h in 0.8-0.95)
 MIN_SECTIONS = 3  # fewer small sections than this leave defocus_dimming at the base preset's value
-PERCENTILES = (5, 25, 50, 75, 95)
-BLURS = np.round(np.arange(0.25, 4.01, 0.25), 2)
-
-
-def measure(images, labels, *, spacing=None):
-    """Return the statistics of annotated nuclei images (2D or 3D) as a dict.
-
-    Parameters
-    ----------
-    images : sequence of ndarray
-        Float images with intensities in [0, 1] (normalise integer images first).
-    labels : sequence of ndarray of int
-        Instance labels of the same shapes, 0 = background.
-    spacing : sequence of float, optional
-        Pixel size per axis; lengths are given in pixels of the last axis.
-
-    Returns
-    -------
-    stats : dict
-        Per-object arrays ``radius`` (equivalent radius), ``elongation`` (major over
-        minor axis), ``solidity``, ``brightness`` (median intensity of the object
-        without its outer pixel), ``inner_cv`` (standard deviation over mean of that
-        core) and ``touching`` (bool: within 2 pixels of another object); per-image
-        arrays ``density`` (labelled fraction), ``background`` (median far from
-        labels), ``background_texture`` (standard deviation of the smoothed
-        background), ``noise_background`` and ``noise_objects`` (variance of the
-        fine-scale residual); scalars ``blur`` (fitted edge width) and ``noise_gain``
-        (residual variance of unit white noise); and ``count`` (objects per image).
-
-    Examples
-    --------
-    >>> from synthscope.phantoms import nuclei, render
-    >>> item = nuclei((96, 96), count=10, radius=(6, 9), rng=0)
-    >>> stats = measure([render(item, blur=1.5, rng=0)], [item.labels])
-    >>> len(stats["radius"]), bool(1.0 <= stats["blur"] <= 2.0)
-    (10, True)
-    """
-    images, labels, scale = _check_annotated(images, labels, spacing)
-    per_object = {k: [] for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "touching")}
-    per_image = {k: [] for k in ("density", "background", "background_texture", "noise_background",
-                                 "noise_objects", "level_objects")}
-    edges = []
-    for image, label in zip(images, labels):
-        _measure_objects(image, label, scale, per_object)
-        far = ~ndi.binary_dilation(label > 0, iterations=MARGIN)
-        inside = ndi.binary_erosion(label > 0, iterations=1)
-        residual = image - ndi.gaussian_filter(image, 1.0)
-        per_image["density"].append(float(np.mean(label > 0)))
-        per_image["background"].append(float(np.median(image[far])) if far.any() else np.nan)
-        per_image["background_texture"].append(_smooth_variation(image, far))
-        per_image["noise_background"].append(_robust_variance(residual[far]))
-        per_image["noise_objects"].append(_robust_variance(residual[inside]))
-        per_image["level_objects"].append(float(np.median(image[inside])) if inside.any() else np.nan)
-        edges.append((image, label, per_image["background"][-1]))
-    stats = {k: np.asarray(v, float) for k, v in {**per_object, **per_image}.items()}
-    stats["touching"] = stats["touching"].astype(bool)
-    stats["count"] = len(stats["radius"]) / len(images)
-    stats["blur"] = _fit_blur(edges, scale)
-    stats["noise_gain"] = _noise_gain(images[0].ndim)
-    return stats
 
 
 def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
@@ -246,91 +184,6 @@ def fit_table(report):
                       *rows]) + "\n"
 
 
-def _check_annotated(images, labels, spacing):
-    images, labels = list(images), list(labels)
-    if not images or len(images) != len(labels):
-        raise InputError(f"fit needs a label image for every image: got {len(images)} images, {len(labels)} labels")
-    ndim = np.ndim(images[0])
-    out_images, out_labels = [], []
-    for i, (image, label) in enumerate(zip(images, labels)):
-        image, label = np.asarray(image), np.asarray(label)
-        if image.shape != label.shape or image.ndim != ndim or ndim not in (2, 3):
-            raise InputError(f"image {i} {image.shape} and its labels {label.shape} must share one 2D or 3D shape")
-        if not np.issubdtype(label.dtype, np.integer):
-            raise InputError(f"labels {i} have dtype {label.dtype}; instance labels must be integers")
-        if not np.issubdtype(image.dtype, np.floating) or image.min() < 0 or image.max() > 1:
-            raise InputError(f"image {i} must be float in [0, 1] (normalise it first, e.g. --percentiles 1,99.8)")
-        out_images.append(image.astype(np.float32))
-        out_labels.append(label)
-    spacing = check.check_spacing(spacing, ndim)
-    return out_images, out_labels, np.asarray(spacing) / spacing[-1]
-
-
-def _measure_objects(image, label, scale, out):
-    unit = np.pi if label.ndim == 2 else 4 / 3 * np.pi
-    for region in regionprops(label, intensity_image=image, spacing=tuple(scale)):
-        if region.num_pixels < 4:
-            continue
-        sl = region.slice
-        own = label[sl] == region.label
-        core = ndi.binary_erosion(own, iterations=1) if region.num_pixels > 20 else own
-        values = image[sl][core]
-        minor = max(region.axis_minor_length, 1e-6)
-        out["radius"].append((region.area / unit) ** (1 / label.ndim))
-        out["elongation"].append(region.axis_major_length / minor)
-        out["solidity"].append(region.solidity)
-        out["brightness"].append(float(np.median(values)))
-        out["inner_cv"].append(float(np.std(values) / max(np.mean(values), 1e-6)))
-        around = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
-        grown = ndi.binary_dilation(label[around] == region.label, iterations=2)
-        others = label[around][grown]
-        out["touching"].append(bool(np.any((others != region.label) & (others > 0))))
-
-
-def _smooth_variation(image, region, sigma=4.0):
-    """Standard deviation of `image` over `region` after smoothing within the region only."""
-    if region.sum() < 10:
-        return np.nan
-    weight = ndi.gaussian_filter(region.astype(np.float32), sigma)
-    smooth = ndi.gaussian_filter(np.where(region, image, 0).astype(np.float32), sigma) / np.maximum(weight, 1e-6)
-    return float(np.std(smooth[region & (weight > 0.3)]))
-
-
-def _robust_variance(values):
-    """Variance from the median absolute deviation (robust to edges and texture)."""
-    if values.size < 10:
-        return np.nan
-    return float((1.4826 * np.median(np.abs(values - np.median(values)))) ** 2)
-
-
-def _noise_gain(ndim):
-    """Variance of ``x - gaussian(x, 1)`` for unit white noise (how much noise the residual keeps)."""
-    noise = np.random.default_rng(0).standard_normal((256, 256) if ndim == 2 else (48, 64, 64))
-    return _robust_variance(noise - ndi.gaussian_filter(noise, 1.0))
-
-
-def _fit_blur(edges, scale):
-    """The Gaussian edge width (pixels of the last axis) that best explains the images near edges."""
-    errors = np.zeros(len(BLURS))
-    for image, label, background in edges:
-        if not label.any():
-            continue
-        ids = np.arange(int(label.max()) + 1)
-        levels = np.zeros(ids.size, np.float32)
-        present = np.unique(label)
-        present = present[present > 0]
-        inside = ndi.binary_erosion(label > 0, iterations=2) * label
-        core_levels = ndi.median(image, inside, index=present)
-        levels[present] = np.where(np.isfinite(core_levels), core_levels, ndi.median(image, label, index=present))
-        sharp = np.where(label > 0, levels[label], background).astype(np.float32)
-        boundary = ndi.binary_dilation(label > 0, iterations=3) & ~ndi.binary_erosion(label > 0, iterations=3)
-        target = ndi.gaussian_filter(image, 0.5)[boundary]  # a little smoothing against noise
-        for k, blur in enumerate(BLURS):
-            model = ndi.gaussian_filter(sharp, np.hypot(blur, 0.5) / scale)[boundary]
-            errors[k] += float(np.mean((model - target) ** 2))
-    return float(BLURS[int(np.argmin(errors))])
-
-
 def _uniform_range(values, *, low=None):
     """The uniform range [a, b] with the 10th and 90th percentiles of `values`."""
     p10, p90 = np.percentile(values, (10, 90))
@@ -364,7 +217,7 @@ def _kinds(stats, *, ndim):
     """
     radius, brightness = stats["radius"], stats["brightness"]
     mitotic = brightness > MITOTIC_BRIGHTNESS * np.median(brightness) if brightness.size else np.zeros(0, bool)
-    small = ~_in_focus(radius) if ndim == 2 else np.zeros(radius.size, bool)
+    small = radius < SMALL * np.median(radius) if ndim == 2 else np.zeros(radius.size, bool)
     sections = small & ~mitotic
     return ~small & ~mitotic, sections, mitotic
 
@@ -455,8 +308,8 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
         nuclei["brightness"] = [round(min(v * ratio["brightness"], 1.0), 3) for v in nuclei["brightness"]]
         nuclei["density"] = round(float(np.clip(nuclei["density"] * ratio["density"], 0.01, 0.6)), 3)
         render["texture"] = round(float(np.clip(render["texture"] * ratio["texture"], 0.0, 1.0)), 3)
-        got_sections = _section_brightness(got)
-        if "defocus_dimming" in nuclei and sections is not None and got_sections is not None:
+        got_sections = _section_brightness(got) if "defocus_dimming" in nuclei and sections is not None else None
+        if got_sections is not None:
             step = (got_sections - sections) / SMALL_SECTION_HEIGHT
             nuclei["defocus_dimming"] = round(float(np.clip(nuclei["defocus_dimming"] + step, 0.0, 1.0)), 3)
         nuclei.update(_fit_packing(preset, stats, base=base, spacing=spacing, rng=rng))  # depends on the density
@@ -471,10 +324,6 @@ def _sketches(preset, *, base, count, rng):
     loaded = load_preset(base, settings={key: preset[key] for key in ("shape", "spacing", "nuclei", "render")})
     seed = int(np.random.default_rng(rng).integers(2**31))
     return [make_item(loaded, rng=item_seed(seed, i)) for i in range(count)]
-
-
-def _in_focus(radius):
-    return radius >= SMALL * np.median(radius)
 
 
 def _fit_render(stats):
