@@ -125,6 +125,31 @@ def test_out_of_focus_nuclei_are_smaller_dimmer_blurrier_and_recorded():
         nuclei((16, 32, 32), count=3, radius=5, out_of_focus_fraction=0.1)
 
 
+def test_out_of_plane_nuclei_are_whole_unlabelled_blurred_light():
+    item = nuclei((256, 256), count=60, radius=(8, 12), out_of_focus_fraction=0.3, out_of_plane=0.5,
+                  out_of_plane_brightness=(0.4, 0.6), mitotic_fraction=0, rng=0)
+    beyond, labels = item.masks["out_of_plane"], item.labels
+    records = item.metadata["out_of_plane"]
+    assert len(records) == int(beyond.max()) == round(0.5 * 60)  # that share of the nuclei, taken from whole ones
+    _check_labels(labels, 60 - len(records))
+    assert not ((beyond > 0) & (labels > 0)).any()  # packed with the others (max_overlap 0.1 of the smaller)
+    sections = sum(o["defocus"] > 0 for o in item.metadata["objects"])
+    assert sections == round(0.3 * 60)  # every section stays labelled
+    assert all(o["defocus"] > 1 for o in records) and [o["id"] for o in records] == list(range(1, 31))
+    brightness = np.array([o["brightness"] for o in records])
+    sketch = render(item, texture=0, photons=1e6, read_noise=0, haze=0, background=0.05, rng=0)
+    light = ndi.mean(sketch - 0.05, beyond, index=np.arange(1, len(records) + 1))
+    assert np.all((light > 0.6 * brightness) & (light < brightness))  # its brightness, spread by the blur
+    cores = ndi.binary_erosion(beyond > 0, iterations=3)
+    edge = (beyond > 0) & ~ndi.binary_erosion(beyond > 0, iterations=1)
+    assert sketch[edge].mean() < sketch[cores].mean() - 0.03  # blurred: no sharp edge
+    drawn = nuclei((128, 128), count=20, radius=(6, 9), out_of_plane=(0.0, 0.9), rng=1)
+    assert [nuclei((128, 128), count=20, radius=(6, 9), out_of_plane=(0.0, 0.9), rng=s).labels.max()
+            for s in range(6)] != [drawn.labels.max()] * 6  # the share is drawn per image
+    with pytest.raises(InputError, match="out_of_plane applies to 2D"):
+        nuclei((16, 32, 32), count=3, radius=5, out_of_plane=0.1)
+
+
 def test_dividing_pairs_are_two_bright_labels_side_by_side():
     count, fraction = 50, 0.25
     item = nuclei((256, 256), count=count, radius=(8, 12), dividing_fraction=fraction, max_overlap=0.1, rng=4)

@@ -2,9 +2,10 @@
 
 `synthscope.phantoms.measure.measure` turns annotated images into the statistics a
 segmenter cares about: object size, shape, packing and touching, per-object brightness
-and texture, background level and variation, noise and edge blur. `fit_preset` chooses the `nuclei` and
-`render` parameters of a preset that reproduce them, and `compare` tells how close
-sketches of that preset come, on the same statistics.
+and texture, background level and variation, unlabelled light, noise and edge blur.
+`fit_preset` chooses the `nuclei` and `render` parameters of a preset that reproduce
+them, and `compare` tells how close sketches of that preset come, on the same
+statistics.
 
 How each parameter is chosen:
 
@@ -16,16 +17,28 @@ How each parameter is chosen:
   nucleus' middle (``out_of_focus_fraction``), and how much dimmer they are than whole
   nuclei gives ``nuclei.defocus_dimming`` (annotations differ in how dim a section
   they label).
+- ``nuclei.out_of_plane`` (2D): whole nuclei above or below the section, which
+  annotations of real sections leave unlabelled; slices near the edge of a cell layer
+  show many of them. The range spans the examples' shares of unlabelled blobs of light
+  among all blobs (`synthscope.phantoms.measure`), from the least to the most: a few
+  examples sample the depths of a stack sparsely, and generated images cover every
+  depth between them evenly. ``nuclei.out_of_plane_brightness`` starts as the uniform
+  range with the same 10th and 90th percentiles as the blobs' peaks relative to whole
+  nuclei. Both, and ``render.haze``, are calibrated on sketches last (out-of-plane
+  light varies the background too; the fit tells the two apart only roughly).
 - ``nuclei.elongation`` and ``nuclei.roughness``: by simulation, the pair whose star
-  shapes show the measured median elongation and solidity.
+  shapes show the measured median elongation and solidity; the elongation range is then
+  calibrated on sketches (sections and blur change how elongated nuclei look).
 - ``nuclei.max_overlap`` and ``nuclei.min_distance``: by simulation, the packing (from
   overlapping to evenly spaced, `PACKINGS`) whose nuclei touch as often as the
   examples' do.
 - ``nuclei.density``: by simulation, the density setting that covers the measured
-  fraction of the image (random packing covers less than asked for).
+  fraction of the image (random packing covers less than asked for) in the clearer
+  half of the examples (at most the median share of unlabelled blobs: the middle of
+  the cell layer), drawn without out-of-plane nuclei.
 - ``render.background`` and ``render.haze``: the median and the smooth variation of the
-  pixels far from every label (`synthscope.phantoms.measure`); the variation is drawn as unlabelled
-  out-of-focus nuclei (haze), as annotations of real sections leave them.
+  pixels far from every label (`synthscope.phantoms.measure`), the variation in the
+  clearer half of the examples; it is drawn as unlabelled out-of-focus light (haze).
 - ``render.blur``: the Gaussian edge width that best explains the image near object
   edges, given the labels and the per-object levels.
 - ``render.read_noise`` and ``render.photons``: from the fine-scale variance in the
@@ -96,13 +109,16 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     nuclei = _fit_layout(stats, preset["nuclei"], ndim=ndim)
     nuclei.update(_fit_shape(stats, nuclei, ndim=ndim, rng=rng))
     nuclei.pop("count", None)
-    nuclei["density"] = round(min(float(np.mean(stats["density"])), 0.6), 3)
+    nuclei["out_of_plane"] = 0.0  # the calibration matches the cell layer; out-of-plane nuclei come after it
+    nuclei["density"] = round(min(_clear_mean(stats, "density"), 0.6), 3)
     preset["nuclei"] = nuclei
     preset["render"] = {**preset["render"], **_fit_render(stats)}
     # Chromatin grain: texture features of about 0.4 nucleus radii (a coarse field of the
     # same within-object variation would paint dark holes into the nuclei).
     preset["render"]["texture_scale"] = round(0.4 * float(np.median(stats["radius"])), 1)
     _calibrate(preset, stats, base=base, spacing=spacing, rng=rng)
+    if ndim == 2:
+        _fit_out_of_plane(preset, stats, base=base, spacing=spacing, rng=rng)
     preset["description"] = (f"Fitted by synthscope fit to {len(images)} annotated image(s) "
                              f"({len(stats['radius'])} nuclei); refinement from {base}.")
     return preset
@@ -112,7 +128,8 @@ def compare(reference, candidate):
     """Return rows ``(statistic, reference value, candidate value, relative difference)``.
 
     Each statistic is a median over objects or images (``touching``: a fraction;
-    ``count``: objects per image), so that two `measure` results can be compared.
+    ``unlabelled``: the mean share of unlabelled blobs; ``count``: objects per image), so
+    that two `measure` results can be compared.
 
     Examples
     --------
@@ -194,6 +211,22 @@ def _uniform_range(values, *, low=None):
     return [round(float(a), 2), round(float(max(b, a)), 2)]
 
 
+def _clear_mean(stats, key):
+    """Mean of the per-image statistic `key` over the images with the least unlabelled light.
+
+    Those with at most the median share of unlabelled blobs: out-of-plane nuclei take
+    labels away and add background variation, and the clearer images show the cell
+    layer without them.
+    """
+    clear = stats["unlabelled"] <= np.median(stats["unlabelled"])
+    return float(np.nanmean(stats[key][clear]))
+
+
+def _span(values):
+    """``(min, max)`` of `values`: slices of a stack differ by depth, and a few examples sample the depths sparsely."""
+    return round(float(np.min(values)), 3), round(float(np.max(values)), 3)
+
+
 def _fit_layout(stats, base, *, ndim):
     in_focus, sections, mitotic = _kinds(stats, ndim=ndim)
     radius, brightness = stats["radius"], stats["brightness"]
@@ -207,6 +240,40 @@ def _fit_layout(stats, base, *, ndim):
         if ratio is not None:  # a first guess; `_calibrate` corrects it for the extra blur of sections
             nuclei["defocus_dimming"] = round(float(np.clip((1 - ratio) / SMALL_SECTION_HEIGHT, 0.0, 1.0)), 3)
     return nuclei
+
+
+def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
+    """Set ``out_of_plane`` and its brightness from the unlabelled blobs (see the module notes).
+
+    The first guess is the span of the examples' shares and the range of the blobs'
+    relative peaks; each round draws `count` sketches and scales the range so that their
+    mean share meets the middle of the examples' span (blobs near labels or too dim are
+    not seen, so the share seen is less than the share drawn), the brightness so that
+    the median peaks agree, and the haze so that the background varies as much as in
+    the examples (out-of-plane light adds to that variation). Fewer blobs than `MIN_SECTIONS` leave ``out_of_plane`` 0.
+    """
+    nuclei = preset["nuclei"]
+    if stats["unlabelled_brightness"].size < MIN_SECTIONS:
+        nuclei["out_of_plane"] = 0.0
+        return
+    in_focus = _kinds(stats, ndim=2)[0]
+    relative = stats["unlabelled_brightness"] / max(float(np.median(stats["brightness"][in_focus])), 1e-6)
+    nuclei["out_of_plane"] = list(_span(stats["unlabelled"]))
+    nuclei["out_of_plane_brightness"] = [min(v, 1.0) for v in _uniform_range(relative, low=0.05)]
+    target = (np.mean(_span(stats["unlabelled"])), np.median(stats["unlabelled_brightness"]),
+              np.nanmedian(stats["background_texture"]))
+    for _ in range(rounds):
+        if not nuclei["out_of_plane"][1]:
+            return
+        items = _sketches(preset, base=base, count=count, rng=rng)
+        got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
+        peaks = got["unlabelled_brightness"]
+        seen = np.mean(got["unlabelled"]), np.median(peaks) if peaks.size else 0.0, np.nanmedian(
+            got["background_texture"])
+        share, peak, haze = (float(np.clip(t / max(g, 1e-3), 0.5, 2.0)) for t, g in zip(target, seen))
+        nuclei["out_of_plane"] = [round(min(v * share, 0.9), 3) for v in nuclei["out_of_plane"]]
+        nuclei["out_of_plane_brightness"] = [round(min(v * peak, 1.0), 3) for v in nuclei["out_of_plane_brightness"]]
+        preset["render"]["haze"] = round(min(preset["render"]["haze"] * haze, 1.0), 4)
 
 
 def _kinds(stats, *, ndim):
@@ -271,19 +338,20 @@ def _fit_packing(preset, stats, *, base, spacing, rng, count=4):
 
 
 def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
-    """Correct radius, brightness, texture, density, haze, section dimming and packing by what sketches show.
+    """Correct radius, elongation, brightness, texture, density, haze, section dimming and packing by sketches.
 
     Occlusion, blur and noise make the measured values differ from the settings; each
     round draws `count` sketches and scales every setting by target over measured (the
-    dimming of sections moves by the difference in their relative brightness).
+    dimming of sections moves by the difference in their relative brightness, the top of
+    the elongation range by the ratio of the median elongations less one).
     """
     ndim = len(preset["shape"])
     in_focus = _kinds(stats, ndim=ndim)[0]
     target = dict(radius_low=np.percentile(stats["radius"][in_focus], 10),
                   radius_high=np.percentile(stats["radius"][in_focus], 90),
                   brightness=np.median(stats["brightness"][in_focus]),
-                  texture=np.median(stats["inner_cv"]), density=np.mean(stats["density"]),
-                  haze=np.nanmedian(stats["background_texture"]))
+                  texture=np.median(stats["inner_cv"]), density=_clear_mean(stats, "density"),
+                  haze=_clear_mean(stats, "background_texture"))
     sections = _section_brightness(stats)
     nuclei, render = preset["nuclei"], preset["render"]
     for _ in range(rounds):
@@ -303,6 +371,9 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
         shift = float(np.nanmedian(stats["background"]) - np.nanmedian(got["background"]))
         render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
         render["haze"] = round(float(np.clip(render["haze"] * ratio["haze"], 0.0, 1.0)), 4)
+        stretch = (np.median(stats["elongation"]) - 1) / max(np.median(got["elongation"]) - 1, 1e-3)
+        top = 1 + (nuclei["elongation"][1] - 1) * float(np.clip(stretch, 0.5, 2.0))
+        nuclei["elongation"] = [nuclei["elongation"][0], round(float(np.clip(top, nuclei["elongation"][0], 4.0)), 2)]
         low, high = nuclei["radius"][0] * ratio["radius_low"], nuclei["radius"][1] * ratio["radius_high"]
         nuclei["radius"] = [round(max(low, 1.0), 2), round(max(high, low, 1.0), 2)]
         nuclei["brightness"] = [round(min(v * ratio["brightness"], 1.0), 3) for v in nuclei["brightness"]]
@@ -361,6 +432,7 @@ def _summary(stats):
         "radius_p95": float(np.percentile(stats["radius"], 95)),
         "background_variation": float(np.nanmedian(stats["background_texture"])),
         "touching": float(np.mean(stats["touching"])),
+        "unlabelled": float(np.mean(stats["unlabelled"])),
         "count": float(stats["count"]),
         "blur": float(stats["blur"]),
         "noise": float(np.sqrt(np.nanmedian(stats["noise_background"]) / stats["noise_gain"])),

@@ -7,13 +7,15 @@ and variation, fine-scale noise) and the edge blur that best explains the images
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.measure import regionprops
+from skimage.measure import label as connected, regionprops
 
 from synthscope.errors import InputError
 from synthscope.phantoms import _check as check
 
 MARGIN = 3  # background pixels lie farther than this from every label
 BLURS = np.round(np.arange(0.25, 4.01, 0.25), 2)
+UNLABELLED_LEVEL = 0.2  # unlabelled light counts above background + this times (object level - background)
+UNLABELLED_SIZE = 0.25  # ... in blobs at least this times the median object's size
 
 
 def measure(images, labels, *, spacing=None):
@@ -38,8 +40,13 @@ def measure(images, labels, *, spacing=None):
         arrays ``density`` (labelled fraction), ``background`` (median far from
         labels), ``background_texture`` (standard deviation of the smoothed
         background), ``noise_background`` and ``noise_objects`` (variance of the
-        fine-scale residual); scalars ``blur`` (fitted edge width) and ``noise_gain``
-        (residual variance of unit white noise); and ``count`` (objects per image).
+        fine-scale residual), ``unlabelled`` (the share of unlabelled blobs among the
+        blobs and objects of the image: light as bright as `UNLABELLED_LEVEL` of the way
+        from background to objects, farther than `MARGIN` from every label, in blobs of
+        at least `UNLABELLED_SIZE` times the median object) and, per blob,
+        ``unlabelled_brightness`` (its smoothed peak above the image's background);
+        scalars ``blur`` (fitted edge width) and ``noise_gain`` (residual variance of unit
+        white noise); and ``count`` (objects per image).
 
     Examples
     --------
@@ -52,8 +59,8 @@ def measure(images, labels, *, spacing=None):
     images, labels, scale = _check_annotated(images, labels, spacing)
     per_object = {k: [] for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "touching")}
     per_image = {k: [] for k in ("density", "background", "background_texture", "noise_background",
-                                 "noise_objects", "level_objects")}
-    edges = []
+                                 "noise_objects", "level_objects", "unlabelled")}
+    edges, blobs = [], []
     for image, label in zip(images, labels):
         _measure_objects(image, label, scale, per_object)
         far = ~ndi.binary_dilation(label > 0, iterations=MARGIN)
@@ -65,8 +72,13 @@ def measure(images, labels, *, spacing=None):
         per_image["noise_background"].append(_robust_variance(residual[far]))
         per_image["noise_objects"].append(_robust_variance(residual[inside]))
         per_image["level_objects"].append(float(np.median(image[inside])) if inside.any() else np.nan)
+        peaks = _unlabelled_blobs(image, label, far, per_image["background"][-1], per_image["level_objects"][-1])
+        objects = len(np.unique(label)) - 1
+        per_image["unlabelled"].append(len(peaks) / max(len(peaks) + objects, 1))
+        blobs.extend(peaks)
         edges.append((image, label, per_image["background"][-1]))
     stats = {k: np.asarray(v, float) for k, v in {**per_object, **per_image}.items()}
+    stats["unlabelled_brightness"] = np.asarray(blobs, float)
     stats["touching"] = stats["touching"].astype(bool)
     stats["count"] = len(stats["radius"]) / len(images)
     stats["blur"] = _fit_blur(edges, scale)
@@ -113,6 +125,18 @@ def _measure_objects(image, label, scale, out):
         grown = ndi.binary_dilation(label[around] == region.label, iterations=2)
         others = label[around][grown]
         out["touching"].append(bool(np.any((others != region.label) & (others > 0))))
+
+
+def _unlabelled_blobs(image, label, far, background, level, sigma=1.5):
+    """The smoothed peaks, above `background`, of the blobs of unlabelled light in `far` (see `measure`)."""
+    sizes = np.bincount(label.ravel())[1:]
+    if not np.isfinite(background) or not np.isfinite(level) or not np.any(sizes):
+        return []
+    smooth = ndi.gaussian_filter(image, sigma)
+    blobs = connected(far & (smooth > background + UNLABELLED_LEVEL * (level - background)))
+    least = UNLABELLED_SIZE * np.median(sizes[sizes > 0])
+    return [float(region.intensity_max - background) for region in regionprops(blobs, intensity_image=smooth)
+            if region.num_pixels >= least]
 
 
 def _smooth_variation(image, region, sigma=4.0):

@@ -4,6 +4,7 @@ import dataclasses
 
 import numpy as np
 from scipy.special import ndtr, ndtri
+from skimage.segmentation import relabel_sequential
 
 from synthscope.errors import InputError
 from synthscope.item import Item
@@ -20,13 +21,15 @@ DAUGHTER_SIZE = 0.55  # a daughter's radius relative to a drawn radius
 DAUGHTER_ELONGATION = (1.3, 1.8)
 DAUGHTER_GAP = (0.0, 2.0)  # pixels between the daughters, along the line joining them
 DAUGHTER_BRIGHTNESS = (0.9, 1.0)
-IN_FOCUS, OUT_OF_FOCUS, PAIR = 0, 1, 2  # the kinds of placement
+OUT_OF_PLANE_HEIGHT = (1.2, 2.5)  # relative height h of a nucleus beyond the imaged section (h > 1: not cut)
+IN_FOCUS, OUT_OF_FOCUS, PAIR, OUT_OF_PLANE = 0, 1, 2, 3  # the kinds of placement
 
 
 def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform",
                  roughness=0.08, elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0,
-                 out_of_focus_fraction=0.0, defocus_dimming=0.7, brightness=(0.35, 0.8), min_distance=0.0,
-                 max_overlap=0.1, clusters=0, cluster_spread=40.0, region=None, spacing=None):
+                 out_of_focus_fraction=0.0, defocus_dimming=0.7, out_of_plane=0.0, out_of_plane_brightness=(0.4, 0.8),
+                 brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0, cluster_spread=40.0,
+                 region=None, spacing=None):
     """Check the parameters of `nuclei` and return them normalised (a dict); see `nuclei`."""
     shape = check.check_shape(shape)
     p = dict(
@@ -39,6 +42,8 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_
         dividing_fraction=check.check_number(dividing_fraction, "dividing_fraction", low=0, high=0.5),
         out_of_focus_fraction=check.check_number(out_of_focus_fraction, "out_of_focus_fraction", low=0, high=1),
         defocus_dimming=check.check_number(defocus_dimming, "defocus_dimming", low=0, high=1),
+        out_of_plane=check.check_range(out_of_plane, "out_of_plane", low=0, high=0.9),
+        out_of_plane_brightness=check.check_range(out_of_plane_brightness, "out_of_plane_brightness", low=0, high=1),
         brightness=check.check_range(brightness, "brightness", low=0, high=1),
         min_distance=check.check_number(min_distance, "min_distance", low=0, high=max(shape)),
         max_overlap=check.check_number(max_overlap, "max_overlap", low=0, high=0.5),
@@ -46,8 +51,9 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_
         cluster_spread=check.check_number(cluster_spread, "cluster_spread", low=0, low_open=True),
         spacing=check.check_spacing(spacing, len(shape)),
     )
-    if p["out_of_focus_fraction"] and len(shape) != 2:
-        raise InputError(f"out_of_focus_fraction applies to 2D images (sections of nuclei); use 0 for shape {shape}")
+    for key in ("out_of_focus_fraction", "out_of_plane"):
+        if np.any(p[key]) and len(shape) != 2:
+            raise InputError(f"{key} applies to 2D images (sections of a volume); use 0 for shape {shape}")
     p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
     p["lognormal"] = _lognormal(p["radius"]) if p["radius_distribution"] == "lognormal" else None
     region = region_mask(region, shape)
@@ -89,8 +95,8 @@ def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_
 
 def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform", roughness=0.08,
            elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0, out_of_focus_fraction=0.0,
-           defocus_dimming=0.7, brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0,
-           cluster_spread=40.0, region=None, spacing=None, rng=None):
+           defocus_dimming=0.7, out_of_plane=0.0, out_of_plane_brightness=(0.4, 0.8), brightness=(0.35, 0.8),
+           min_distance=0.0, max_overlap=0.1, clusters=0, cluster_spread=40.0, region=None, spacing=None, rng=None):
     """Return an `Item` of densely packed nuclei: instance labels and per-nucleus metadata.
 
     Nuclei are star-convex blobs (`synthscope.phantoms.shapes`) of random size, boundary,
@@ -144,6 +150,20 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
         How much dimmer, in [0, 1], an out-of-focus section is at ``h = 1``. Annotations
         differ: some label only sections nearly as bright as whole nuclei and leave dim
         ones unlabelled (`synthscope.phantoms.fit` measures it).
+    out_of_plane : float or (float, float)
+        Fraction of the single nuclei, in [0, 0.9], that lie wholly above or below the
+        imaged section (2D only), taken from the whole (not out-of-focus) ones and at
+        most all of them: drawn whole at a relative height ``h`` uniform in
+        `OUT_OF_PLANE_HEIGHT`, at `out_of_plane_brightness` times their brightness, and
+        not labelled; `render` draws their blurred light (``blur * (1 + h)``). A range
+        draws each image's fraction uniformly from it: the sections of a real stack go
+        from all in focus near the middle of the cell layer to mostly out of focus near
+        its edges, and a segmenter must learn to leave such light unlabelled. They are
+        packed with the others and count towards `count` and `density`, so an image has
+        about ``count * (1 - fraction)`` labels.
+    out_of_plane_brightness : float or (float, float)
+        Range, in [0, 1], of the brightness of an out-of-plane nucleus relative to the
+        same nucleus in focus.
     brightness : float or (float, float)
         Range of the sketch intensity of interphase nuclei, read by `render`.
     min_distance : float
@@ -169,6 +189,8 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
         (unoccluded, pixels), brightness and mitotic of every nucleus; with
         `out_of_focus_fraction` also ``defocus`` (``h`` rounded to 3 decimals, 0 when in
         focus), with `dividing_fraction` also ``pair`` (the other daughter's id, or None).
+        With `out_of_plane`, ``masks["out_of_plane"]`` (uint16, the out-of-plane nuclei
+        numbered 1..M) and their records in ``metadata["out_of_plane"]`` (``defocus > 1``).
 
     Raises
     ------
@@ -188,11 +210,15 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
     >>> pairs = [o for o in item.metadata["objects"] if o["pair"]]
     >>> len(pairs), pairs[0]["pair"] == pairs[1]["id"], pairs[0]["mitotic"]
     (14, True, True)
+    >>> item = nuclei((128, 128), count=20, radius=(6, 9), out_of_plane=0.5, rng=0)
+    >>> int(item.labels.max()), int(item.masks["out_of_plane"].max())
+    (10, 10)
     """
     p = check_nuclei(shape, count=count, density=density, radius=radius, radius_distribution=radius_distribution,
                      roughness=roughness, elongation=elongation, mitotic_fraction=mitotic_fraction,
                      dividing_fraction=dividing_fraction, out_of_focus_fraction=out_of_focus_fraction,
-                     defocus_dimming=defocus_dimming, brightness=brightness, min_distance=min_distance,
+                     defocus_dimming=defocus_dimming, out_of_plane=out_of_plane,
+                     out_of_plane_brightness=out_of_plane_brightness, brightness=brightness, min_distance=min_distance,
                      max_overlap=max_overlap, clusters=clusters, cluster_spread=cluster_spread, region=region,
                      spacing=spacing)
     rng = check.as_rng(rng)
@@ -206,7 +232,7 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
             return draw_nucleus(centre, p, rng)
         if kinds[index] == PAIR:
             return draw_pair(centre, p, rng)
-        return [draw_nucleus(centre, p, rng, out_of_focus=kinds[index] == OUT_OF_FOCUS)]
+        return [draw_nucleus(centre, p, rng, kind=kinds[index])]
 
     labels, _, records = place(shape, p["count"], draw, max_overlap=p["max_overlap"], min_distance=p["min_distance"],
                                region=p["region"], propose=propose, scale=p["scale"], rng=rng, what="nuclei",
@@ -214,8 +240,13 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
     for record in records:
         if record.get("pair"):  # drawn as the offset to the other daughter, whose id is known now
             record["pair"] += record["id"]
-    return Item(labels=labels, axes="ZYX"[-len(shape):], spacing=check.spacing_dict(p["spacing"], "ZYX"[-len(shape):]),
-                metadata={"generator": "nuclei", "objects": records})
+    axes = "ZYX"[-len(shape):]
+    metadata, masks = {"generator": "nuclei", "objects": records}, {}
+    if p["out_of_plane"][1]:
+        labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = _split_out_of_plane(labels,
+                                                                                                            records)
+    return Item(labels=labels, axes=axes, spacing=check.spacing_dict(p["spacing"], axes), masks=masks,
+                metadata=metadata)
 
 
 def _kinds(p, rng):
@@ -224,11 +255,14 @@ def _kinds(p, rng):
     The numbers are fixed, not drawn per nucleus: small sections fit more easily into a
     dense image, so a coin flip per attempt would place more of them than asked for.
     """
-    if not (p["dividing_fraction"] or p["out_of_focus_fraction"]):
+    if not (p["dividing_fraction"] or p["out_of_focus_fraction"] or p["out_of_plane"][1]):
         return None
     pairs = round(p["dividing_fraction"] * p["count"] / (1 + p["dividing_fraction"]))
     singles = p["count"] - 2 * pairs
-    kinds = np.repeat([PAIR, OUT_OF_FOCUS, IN_FOCUS], [pairs, *_split(singles, p["out_of_focus_fraction"])])
+    sections, whole = _split(singles, p["out_of_focus_fraction"])
+    # near the edge of a cell layer the whole nuclei lie beyond the section; the cut ones are sections
+    beyond = min(_split(singles, rng.uniform(*p["out_of_plane"]))[0], whole) if p["out_of_plane"][1] else 0
+    kinds = np.repeat([PAIR, OUT_OF_FOCUS, OUT_OF_PLANE, IN_FOCUS], [pairs, sections, beyond, whole - beyond])
     return rng.permutation(kinds)
 
 
@@ -238,24 +272,28 @@ def _split(total, fraction):
     return part, total - part
 
 
-def draw_nucleus(centre, p, rng, *, out_of_focus=False):
+def draw_nucleus(centre, p, rng, *, kind=IN_FOCUS):
     """Draw one nucleus at `centre` with parameters `p` (from `check_nuclei`): ``(Star, record)``.
 
-    `out_of_focus` draws it as a section away from its middle plane (see `nuclei`).
+    `kind` `OUT_OF_FOCUS` draws it as a section away from its middle plane, `OUT_OF_PLANE`
+    as a whole nucleus beyond the section (see `nuclei`).
     """
     mitotic = bool(rng.random() < p["mitotic_fraction"])
     radius = draw_radius(p, rng) * (MITOTIC_SIZE if mitotic else 1)
     elongation = rng.uniform(*p["elongation"])
     if mitotic:
         elongation = max(elongation, rng.uniform(1.3, 2.0))
-    defocus = 0.0
-    if out_of_focus:
+    defocus, dimming = 0.0, 1.0
+    if kind == OUT_OF_FOCUS:
         defocus = rng.uniform(*DEFOCUS)
         radius = max(radius * np.sqrt(1 - defocus**2), min(radius, MIN_SECTION_RADIUS))
+        dimming = 1 - p["defocus_dimming"] * defocus
+    elif kind == OUT_OF_PLANE:
+        defocus, dimming = rng.uniform(*OUT_OF_PLANE_HEIGHT), rng.uniform(*p["out_of_plane_brightness"])
     star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng)
-    brightness = (0.95 if mitotic else rng.uniform(*p["brightness"])) * (1 - p["defocus_dimming"] * defocus)
+    brightness = (0.95 if mitotic else rng.uniform(*p["brightness"])) * dimming
     record = {"elongation": round(elongation, 3), "brightness": round(brightness, 3), "mitotic": mitotic}
-    if p["out_of_focus_fraction"] or p["dividing_fraction"]:
+    if p["out_of_focus_fraction"] or p["dividing_fraction"] or p["out_of_plane"][1]:
         record.update(_optional(p, defocus=round(defocus, 3), pair=None))
     return star, record
 
@@ -294,8 +332,30 @@ def draw_radius(p, rng):
 
 def _optional(p, **keys):
     """The record keys that belong to options in use (none by default, so default records stay as they were)."""
-    wanted = {"defocus": p["out_of_focus_fraction"], "pair": p["dividing_fraction"]}
+    wanted = {"defocus": p["out_of_focus_fraction"] or p["out_of_plane"][1], "pair": p["dividing_fraction"]}
     return {k: v for k, v in keys.items() if wanted[k]}
+
+
+def _split_out_of_plane(labels, records):
+    """Move the nuclei beyond the section (``defocus > 1``) out of `labels`.
+
+    Returns the labels of the section and of the out-of-plane nuclei, each numbered
+    1..N in placement order, and the records of each with their ids (and a pair's
+    ``pair``) renumbered.
+    """
+    beyond = np.zeros(int(labels.max()) + 1, bool)
+    beyond[[r["id"] for r in records if r.get("defocus", 0) > 1]] = True
+    section, forward, _ = relabel_sequential(np.where(beyond[labels], 0, labels))
+    out_of_plane, forward_out, _ = relabel_sequential(np.where(beyond[labels], labels, 0))
+    kept, moved = [], []
+    for record in records:
+        if beyond[record["id"]]:
+            moved.append({**record, "id": int(forward_out[record["id"]])})
+        elif forward[record["id"]]:  # a nucleus hidden under others has no pixels left
+            pair = record.get("pair")
+            kept.append({**record, "id": int(forward[record["id"]]),
+                         **({"pair": int(forward[pair]) or None} if pair else {})})
+    return section.astype(labels.dtype), out_of_plane.astype(labels.dtype), kept, moved
 
 
 def _lognormal(radius):

@@ -27,7 +27,10 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     from `brightness`), modulated by smooth texture, blurred by the PSF (`AXIAL_PSF` times
     longer along z; objects recorded out of focus more, see `blur`), multiplied by the
     `illumination` field, then Poisson noise (`photons` at intensity 1) and Gaussian read
-    noise. Typical values: background 0.05-0.15, objects 0.3-0.9.
+    noise. Nuclei beyond the section (``item.masks["out_of_plane"]`` with records in
+    ``item.metadata["out_of_plane"]``, from `synthscope.phantoms.nuclei`) add their light,
+    blurred by ``blur * (1 + h)`` and unlabelled, to the background. Typical values:
+    background 0.05-0.15, objects 0.3-0.9.
 
     TEM (cilia items): dark stained structures on a lighter cytoplasm (`TEM_LEVELS`:
     cytoplasm ~0.72 with Perlin-like texture, ciliary matrix ~0.58, membrane ~0.3, tubule
@@ -121,6 +124,8 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
         ground = np.clip(ground + p["background_texture"] * _smooth(item, 0.25, octaves=2, rng=rng), 0, None)
     if p["haze"]:
         ground = ground + p["haze"] * _haze(item, rng)
+    if "out_of_plane" in item.masks:
+        ground = ground + _out_of_plane(item, blur)
     field = None
     if p["illumination"]:
         field = _smooth(item, 0.5, octaves=1, lateral=True, rng=rng)
@@ -196,16 +201,36 @@ def _blur_defocused(image, mask, defocus, background, item, blur, psf):
     out_of_focus[list(defocus)] = True
     ground = np.broadcast_to(background, image.shape)
     result = _blur(np.where(out_of_focus[mask], ground, image).astype(np.float32), item, blur, psf)
+    sigmas = {index: _sigmas(item, blur * (1 + h)) for index, h in defocus.items()}
+    for index, box in _padded_boxes(mask, sigmas):
+        own = np.where(mask[box] == index, image[box] - ground[box], 0).astype(np.float32)
+        result[box] += ndi.gaussian_filter(own, sigmas[index], mode="nearest")
+    return result
+
+
+def _out_of_plane(item, blur):
+    """The light of the nuclei beyond the section (``masks["out_of_plane"]``), each blurred by ``blur * (1 + h)``.
+
+    The PSF that blurs the whole image afterwards makes up the rest of that width.
+    """
+    mask = item.masks["out_of_plane"]
+    light = np.zeros(mask.shape, np.float32)
+    records = {r["id"]: r for r in item.metadata.get("out_of_plane", [])}
+    sigmas = {i: _sigmas(item, blur * np.sqrt((1 + r["defocus"]) ** 2 - 1)) for i, r in records.items()}
+    for index, box in _padded_boxes(mask, sigmas):
+        own = np.where(mask[box] == index, records[index]["brightness"], 0).astype(np.float32)
+        light[box] += ndi.gaussian_filter(own, sigmas[index], mode="nearest")
+    return light
+
+
+def _padded_boxes(mask, sigmas):
+    """``(index, box)`` of every object of `mask` named in `sigmas` (id -> per-axis sigma), padded by 4 sigma."""
     boxes = ndi.find_objects(mask)
-    for index, h in defocus.items():
+    for index, sigma in sigmas.items():
         if index > len(boxes) or boxes[index - 1] is None:
             continue
-        sigma = _sigmas(item, blur * (1 + h))
-        box = tuple(slice(max(s.start - int(np.ceil(4 * g)), 0), s.stop + int(np.ceil(4 * g)))
-                    for s, g in zip(boxes[index - 1], sigma))
-        own = np.where(mask[box] == index, image[box] - ground[box], 0).astype(np.float32)
-        result[box] += ndi.gaussian_filter(own, sigma, mode="nearest")
-    return result
+        yield index, tuple(slice(max(s.start - int(np.ceil(4 * g)), 0), s.stop + int(np.ceil(4 * g)))
+                           for s, g in zip(boxes[index - 1], sigma))
 
 
 def _tem(item, *, background, texture, blur, noise, rng):
