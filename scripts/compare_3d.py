@@ -107,9 +107,10 @@ def train(out, volume, *, steps, batch_size, seed):
         if done % 100 == 0 or done == total:
             print(f"train {done}/{total} loss {loss:.4f} cpu {time.process_time() - began:.0f} s", flush=True)
 
+    # bf16 as the shipped model was trained (its loss stayed finite); 3D training defaults to float32
     stats = train_denoiser(model, patches, steps=steps, batch_size=batch_size, checkpoint_dir=folder,
                            checkpoint_every=250, seed=seed, resume=(folder / "training.json").is_file(),
-                           callback=progress)
+                           bf16=True, callback=progress)
     stats.update(cpu_minutes=round((time.process_time() - began) / 60, 1), batch_size=batch_size,
                  parameters=sum(p.numel() for p in model.parameters()))
     record.write_text(json.dumps(stats, indent=2) + "\n")
