@@ -140,6 +140,21 @@ def test_a_structure_the_sketch_drew_without_a_label_is_not_new():
     assert find_unlabeled(image, labels, reference=sketch).max() == 1  # a sketch that did not draw it
 
 
+def test_unlabelled_light_left_as_drawn_is_not_new_when_refinement_dims_the_objects():
+    labels, _, _, free = _scene(2, "bright")
+    light = _ball(labels.shape, free, 7)
+    levels = np.array([0.05, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8], np.float32)
+    sketch = levels[labels]
+    sketch[light] = 0.3  # dim unlabelled light, drawn
+    image = sketch.copy()
+    image[labels > 0] = 0.45  # refined objects come out dimmer; the light is held as drawn
+    # Judged by the image's own levels alone the light would pass the midpoint (0.3 > 0.25) ...
+    assert find_unlabeled(image, labels).max() == 1
+    # ... but the sketch showed the same light by those levels: nothing new.
+    assert find_unlabeled(image, labels, reference=sketch).max() == 0
+    assert find_unlabeled(image, labels, reference=levels[labels]).max() == 1  # a sketch without the light
+
+
 def test_an_object_drawn_very_bright_need_only_stay_a_typical_object():
     labels = _scene(2, "bright")[0]
     levels = np.array([0.1, 1.0, 0.3, 0.3, 0.3, 0.3, 0.3], np.float32)

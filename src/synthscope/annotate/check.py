@@ -24,8 +24,10 @@ def find_unlabeled(image, labels, *, reference=None, polarity="bright", margin=2
     A pixel shows an object when the smoothed image there is past the midpoint between
     the median background (farther than `margin` from every label) and the median
     labelled pixel. With a `reference` (the sketch the image was refined from), a pixel
-    counts only if the reference, by the same test with its own levels, showed no
-    object there nor within `margin` pixels. Connected groups of counted pixels that
+    counts only if the reference, by the same test with its own levels or with the
+    image's, showed no object there nor within `margin` pixels (refinement may dim the
+    labelled objects, which lowers the image's midpoint: unlabelled light drawn in the
+    sketch and left as it was is not new). Connected groups of counted pixels that
     lie wholly outside the labels dilated by `margin`, and are at least `min_size`
     pixels, are unlabeled objects.
 
@@ -78,7 +80,10 @@ def find_unlabeled(image, labels, *, reference=None, polarity="bright", margin=2
     near = _dilate(labels > 0, margin)
     counted = _contrast(image, labels, near, polarity, smoothing) > SHOWN
     if reference is not None:
-        drawn = _contrast(_reference(reference, labels), labels, near, polarity, smoothing) > SHOWN
+        reference = _reference(reference, labels)
+        levels = _levels(_smooth(image, polarity, smoothing), labels, near)
+        drawn = ((_contrast(reference, labels, near, polarity, smoothing) > SHOWN)
+                 | (_contrast(reference, labels, near, polarity, smoothing, levels=levels) > SHOWN))
         counted &= ~_dilate(drawn, margin)
     blobs, count = ndi.label(counted)
     if count == 0:
@@ -198,9 +203,16 @@ def _background(smooth, near):
     return float(np.median(smooth[far])) if far.any() else float(smooth.min())
 
 
-def _contrast(image, labels, near, polarity, smoothing):
-    """The smoothed image as contrast: 0 at the median background, 1 at the median object pixel."""
+def _levels(smooth, labels, near):
+    """``(background, object)`` levels of a smoothed image: the median background and labelled pixel."""
+    return _background(smooth, near), float(np.median(smooth[labels > 0]))
+
+
+def _contrast(image, labels, near, polarity, smoothing, levels=None):
+    """The smoothed image as contrast: 0 at the background level, 1 at the object level.
+
+    The levels are the image's own (`_levels`) unless `levels` gives others.
+    """
     smooth = _smooth(image, polarity, smoothing)
-    background = _background(smooth, near)
-    foreground = float(np.median(smooth[labels > 0]))
+    background, foreground = levels if levels is not None else _levels(smooth, labels, near)
     return (smooth - background) / max(foreground - background, 1e-12)
