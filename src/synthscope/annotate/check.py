@@ -78,12 +78,13 @@ def find_unlabeled(image, labels, *, reference=None, polarity="bright", margin=2
     if not labels.any():
         return np.zeros(labels.shape, np.int32)
     near = _dilate(labels > 0, margin)
-    counted = _contrast(image, labels, near, polarity, smoothing) > SHOWN
+    smooth = _smooth(image, polarity, smoothing)
+    levels = _levels(smooth, labels, near)
+    counted = _contrast(smooth, levels) > SHOWN
     if reference is not None:
-        reference = _reference(reference, labels)
-        levels = _levels(_smooth(image, polarity, smoothing), labels, near)
-        drawn = ((_contrast(reference, labels, near, polarity, smoothing) > SHOWN)
-                 | (_contrast(reference, labels, near, polarity, smoothing, levels=levels) > SHOWN))
+        drawn_image = _smooth(_reference(reference, labels), polarity, smoothing)
+        drawn = ((_contrast(drawn_image, _levels(drawn_image, labels, near)) > SHOWN)
+                 | (_contrast(drawn_image, levels) > SHOWN))
         counted &= ~_dilate(drawn, margin)
     blobs, count = ndi.label(counted)
     if count == 0:
@@ -208,11 +209,7 @@ def _levels(smooth, labels, near):
     return _background(smooth, near), float(np.median(smooth[labels > 0]))
 
 
-def _contrast(image, labels, near, polarity, smoothing, levels=None):
-    """The smoothed image as contrast: 0 at the background level, 1 at the object level.
-
-    The levels are the image's own (`_levels`) unless `levels` gives others.
-    """
-    smooth = _smooth(image, polarity, smoothing)
-    background, foreground = levels if levels is not None else _levels(smooth, labels, near)
+def _contrast(smooth, levels):
+    """A smoothed image as contrast: 0 at the background level, 1 at the object level (`_levels`)."""
+    background, foreground = levels
     return (smooth - background) / max(foreground - background, 1e-12)

@@ -211,12 +211,11 @@ def fit_table(report):
               for key, value in values.items()]
     rows = [f"| {r['statistic']} | {r['yours']:.4g} | {r['generated']:.4g} | {r['relative_difference']:.3g} |"
             for r in report["comparison"]]
+    shares = report.get("unlabelled")  # see `fit_report`: with it, the comparison is of the cell layer
+    statistic = "statistic (clearer half of yours; generated without out-of-plane nuclei)" if shares else "statistic"
     lines = ["| fitted | value |", "| --- | --- |", *fitted, "",
-             "| statistic | yours | generated | relative difference |", "| --- | --- | --- | --- |", *rows]
-    if "unlabelled" in report:  # see `fit_report`: the rows above are the cell layer
-        shares = report["unlabelled"]
-        lines[len(fitted) + 3] = "| statistic (clearer half of yours; generated without out-of-plane nuclei) " \
-                                 "| yours | generated | relative difference |"
+             f"| {statistic} | yours | generated | relative difference |", "| --- | --- | --- | --- |", *rows]
+    if shares:
         lines += ["", "| share of unlabelled blobs per image | least | mean | most |", "| --- | --- | --- | --- |",
                   *(f"| {name} | {' | '.join(f'{v:.3g}' for v in values)} |" for name, values in shares.items())]
     return "\n".join(lines) + "\n"
@@ -271,7 +270,8 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
     mean share meets the middle of the examples' span (blobs near labels or too dim are
     not seen, so the share seen is less than the share drawn), the brightness so that
     the median peaks agree, and the haze so that the background varies as much as in
-    the examples (out-of-plane light adds to that variation). Fewer blobs than `MIN_SECTIONS` leave ``out_of_plane`` 0.
+    the examples (out-of-plane light adds to that variation). Fewer blobs than
+    `MIN_SECTIONS` leave ``out_of_plane`` 0.
     """
     nuclei = preset["nuclei"]
     if stats["unlabelled_brightness"].size < MIN_SECTIONS:
@@ -279,10 +279,10 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
         return
     in_focus = _kinds(stats, ndim=2)[0]
     relative = stats["unlabelled_brightness"] / max(float(np.median(stats["brightness"][in_focus])), 1e-6)
-    nuclei["out_of_plane"] = list(_span(stats["unlabelled"]))
+    span = _span(stats["unlabelled"])
+    nuclei["out_of_plane"] = list(span)
     nuclei["out_of_plane_brightness"] = [min(v, 1.0) for v in _uniform_range(relative, low=0.05)]
-    target = (np.mean(_span(stats["unlabelled"])), np.median(stats["unlabelled_brightness"]),
-              np.nanmedian(stats["background_texture"]))
+    target = np.mean(span), np.median(stats["unlabelled_brightness"]), np.nanmedian(stats["background_texture"])
     for _ in range(rounds):
         if not nuclei["out_of_plane"][1]:
             return

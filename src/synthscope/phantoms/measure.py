@@ -72,9 +72,10 @@ def measure(images, labels, *, spacing=None):
         per_image["noise_background"].append(_robust_variance(residual[far]))
         per_image["noise_objects"].append(_robust_variance(residual[inside]))
         per_image["level_objects"].append(float(np.median(image[inside])) if inside.any() else np.nan)
-        peaks = _unlabelled_blobs(image, label, far, per_image["background"][-1], per_image["level_objects"][-1])
-        objects = len(np.unique(label)) - 1
-        per_image["unlabelled"].append(len(peaks) / max(len(peaks) + objects, 1))
+        sizes = np.bincount(label.ravel())[1:]
+        sizes = sizes[sizes > 0]
+        peaks = _unlabelled_blobs(image, far, sizes, per_image["background"][-1], per_image["level_objects"][-1])
+        per_image["unlabelled"].append(len(peaks) / max(len(peaks) + sizes.size, 1))
         blobs.extend(peaks)
         edges.append((image, label, per_image["background"][-1]))
     stats = {k: np.asarray(v, float) for k, v in {**per_object, **per_image}.items()}
@@ -127,14 +128,16 @@ def _measure_objects(image, label, scale, out):
         out["touching"].append(bool(np.any((others != region.label) & (others > 0))))
 
 
-def _unlabelled_blobs(image, label, far, background, level, sigma=1.5):
-    """The smoothed peaks, above `background`, of the blobs of unlabelled light in `far` (see `measure`)."""
-    sizes = np.bincount(label.ravel())[1:]
-    if not np.isfinite(background) or not np.isfinite(level) or not np.any(sizes):
+def _unlabelled_blobs(image, far, sizes, background, level, sigma=1.5):
+    """The smoothed peaks, above `background`, of the blobs of unlabelled light in `far` (see `measure`).
+
+    `sizes` are the pixel counts of the image's objects.
+    """
+    if not np.isfinite(background) or not np.isfinite(level) or not sizes.size:
         return []
     smooth = ndi.gaussian_filter(image, sigma)
     blobs = connected(far & (smooth > background + UNLABELLED_LEVEL * (level - background)))
-    least = UNLABELLED_SIZE * np.median(sizes[sizes > 0])
+    least = UNLABELLED_SIZE * np.median(sizes)
     return [float(region.intensity_max - background) for region in regionprops(blobs, intensity_image=smooth)
             if region.num_pixels >= least]
 

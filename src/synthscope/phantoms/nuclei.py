@@ -293,9 +293,7 @@ def draw_nucleus(centre, p, rng, *, kind=IN_FOCUS):
     star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng)
     brightness = (0.95 if mitotic else rng.uniform(*p["brightness"])) * dimming
     record = {"elongation": round(elongation, 3), "brightness": round(brightness, 3), "mitotic": mitotic}
-    if p["out_of_focus_fraction"] or p["dividing_fraction"] or p["out_of_plane"][1]:
-        record.update(_optional(p, defocus=round(defocus, 3), pair=None))
-    return star, record
+    return star, {**record, **_optional(p, defocus=round(defocus, 3), pair=None)}
 
 
 def draw_pair(centre, p, rng):
