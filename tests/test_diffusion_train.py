@@ -43,6 +43,15 @@ def test_augmentations_are_identical_for_image_and_condition():
     assert images.shape == (16, 1, 8, 8)
 
 
+def test_a_condition_may_have_channels_of_its_own():
+    image = np.zeros((24, 24), np.float32)
+    condition = np.stack([np.zeros_like(image), np.ones_like(image)])
+    sampler = PatchSampler([image], conditions=[condition], patch_size=(8, 8))
+    assert sampler.condition_channels == 2
+    conditions = sampler.draw(3, rng=0)[1]
+    assert conditions.shape == (3, 2, 8, 8) and conditions[:, 0].max() == 0 and conditions[:, 1].min() == 1
+
+
 def test_patches_normalise_by_recorded_percentiles_and_refuse_bad_input():
     raw = np.random.default_rng(0).integers(0, 4000, (3, 20, 20)).astype(np.uint16)
     sampler = PatchSampler([raw], patch_size=(16, 16), percentiles=(1, 99))

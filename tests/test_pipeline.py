@@ -17,7 +17,7 @@ from synthscope.diffusion import PatchSampler, build_denoiser, save_denoiser, tr
 from synthscope.errors import InputError
 from synthscope.models import bundled_models
 from synthscope.phantoms import load_preset, make_item, preset_names
-from synthscope.pipeline import generate, refine_item
+from synthscope.pipeline import _condition, generate, refine_item
 from synthscope.seeds import item_seed
 
 SMALL_2D = {"shape": [64, 64]}
@@ -163,6 +163,27 @@ def test_mask_conditioned_model(tmp_path):
     assert not (tmp_path / "refused").exists()
     root = generate("nuclei-2d", count=1, out=tmp_path / "set", settings={**settings, "refine.condition": "mask"})
     assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)
+
+
+def test_a_model_conditioned_on_out_of_plane_nuclei_is_given_them(tmp_path):
+    item = make_item(load_preset("nuclei-2d", settings={**SMALL_2D, "nuclei.out_of_plane": 0.5}), rng=0)
+    model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32),
+                           condition_channels=2)
+    conditions = [np.stack([item.labels > 0, item.masks["out_of_plane"] > 0]).astype(np.float32)]
+    train_denoiser(model, PatchSampler([item.sketch], conditions=conditions, patch_size=(32, 32)), steps=2,
+                   batch_size=2, seed=0)
+    save_denoiser(model, tmp_path / "model")
+    settings = {**SMALL_2D, "nuclei.out_of_plane": 0.5, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
+    with pytest.raises(InputError, match="refine.condition=mask\\+out_of_plane"):
+        generate("nuclei-2d", count=1, out=tmp_path / "refused", settings={**settings, "refine.condition": "mask"})
+    root = generate("nuclei-2d", count=1, out=tmp_path / "set",
+                    settings={**settings, "refine.condition": "mask+out_of_plane"})
+    assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)
+    condition = _condition(item, "mask+out_of_plane")
+    np.testing.assert_array_equal(condition, [item.labels > 0, item.masks["out_of_plane"] > 0])
+    assert condition[1].any() and not (condition[0] * condition[1]).any()
+    plain = dataclasses.replace(item, masks={})
+    assert not _condition(plain, "mask+out_of_plane")[1].any()
 
 
 # The mismatch policy, with a refinement stub that paints an object into the background and erases one.

@@ -146,7 +146,8 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
         The preset's ``refine`` section: ``sampler``, ``steps``, and either
         ``t_start`` with ``hold_background`` (one SDEdit stage) or ``stages``, a list of
         ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``,
-        ``condition: "mask"`` for models conditioned on the objects' foreground mask,
+        ``condition`` for conditional models (``"mask"``: the objects' foreground;
+        ``"mask+out_of_plane"``: and the out-of-plane nuclei, see `CONDITION_CHANNELS`),
         ``mismatch`` and ``retries``.
     seed : int
         Seed of the sampling noise of the first refinement.
@@ -264,18 +265,31 @@ def _stages(item, plan):
     ]
 
 
+# The refine.condition settings and how many channels each gives a conditional model.
+CONDITION_CHANNELS = {None: 0, "mask": 1, "mask+out_of_plane": 2}
+
+
 def _condition(item, kind):
-    return None if kind is None else (item.labels > 0).astype(np.float32)
+    """The objects' foreground, with ``"mask+out_of_plane"`` stacked with the out-of-plane nuclei's
+    (``masks["out_of_plane"]``, empty where the item has none)."""
+    if kind is None:
+        return None
+    if kind == "mask":
+        return (item.labels > 0).astype(np.float32)
+    beyond = item.masks.get("out_of_plane", np.zeros_like(item.labels))
+    return np.stack([item.labels > 0, beyond > 0]).astype(np.float32)
 
 
 def _check_condition(options, denoiser):
     """Refuse a condition setting that the model cannot use, before any work."""
     kind = options.get("condition")
-    if kind not in (None, "mask"):
-        raise InputError(f"refine.condition: {kind!r} is not a condition; use mask (the objects' foreground) or null")
+    if kind not in CONDITION_CHANNELS:
+        names = ", ".join(str(k) for k in CONDITION_CHANNELS if k)
+        raise InputError(f"refine.condition: {kind!r} is not a condition; use {names} or null")
     wanted = denoiser.config.condition_channels
-    if wanted != (0 if kind is None else 1):
-        hint = "set refine.condition=mask" if wanted else "set refine.condition=null"
+    if wanted != CONDITION_CHANNELS[kind]:
+        fits = ["null" if k is None else k for k, v in CONDITION_CHANNELS.items() if v == wanted]
+        hint = f"set refine.condition={fits[0]}" if fits else "no condition setting fits it"
         raise InputError(f"refine.model {options.get('model')}: takes {wanted} condition channels; {hint}")
 
 

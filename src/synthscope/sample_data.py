@@ -94,3 +94,52 @@ def nuclei_2d(split, *, scale=0.5, percentiles=(1.0, 99.8)):
         images.append(image.astype(np.float32))
         masks.append(relabel_sequential(mask.astype(np.uint32))[0].astype(np.uint16))
     return np.stack(images), np.stack(masks)
+
+
+def nuclei_2d_out_of_plane(split, *, reach=2.0, scale=0.5):
+    """Return, for each slice of `nuclei_2d`, where whole nuclei beyond the section lie.
+
+    A nucleus lies beyond a slice when the annotation does not cut it there but does
+    within `reach` micrometres above or below; its mask is its footprint over those
+    slices (its projection). The light of such nuclei is what the annotation leaves
+    unlabelled in a slice: the counterpart of the phantoms' ``masks["out_of_plane"]``.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        Which depth range (`NUCLEI_SPLITS`).
+    reach : float, optional
+        How far from the section a nucleus still counts, in micrometres. On this
+        volume the unlabelled light above a nucleus falls to a plateau about 2 um
+        away from it.
+    scale : float, optional
+        Zoom factor in Y and X, as in `nuclei_2d`.
+
+    Returns
+    -------
+    ndarray of bool, shape (S, Y, X)
+
+    Examples
+    --------
+    >>> beyond = nuclei_2d_out_of_plane("train")  # doctest: +SKIP
+    >>> beyond.shape  # doctest: +SKIP
+    (16, 128, 128)
+    """
+    import numpy as np
+    from skimage.transform import rescale
+
+    if split not in NUCLEI_SPLITS:
+        raise InputError(f"split must be one of {sorted(NUCLEI_SPLITS)}, got {split!r}")
+    if reach < 0:
+        raise InputError(f"reach must be >= 0 micrometres, got {reach}")
+    labels = nuclei_3d()[1]
+    slices = int(reach / NUCLEI_SPACING["Z"])
+    masks = []
+    for z in NUCLEI_SPLITS[split]:
+        near = labels[max(z - slices, 0):z + slices + 1]
+        beyond = (near > 0) & ~np.isin(near, labels[z])
+        mask = beyond.any(axis=0)
+        if scale != 1:
+            mask = rescale(mask, scale, order=0, anti_aliasing=False) > 0
+        masks.append(mask)
+    return np.stack(masks)

@@ -50,9 +50,9 @@ class PatchSampler:
         self.conditions = None
         if conditions is not None:
             self.conditions = []
-            for i, (image, condition) in enumerate(zip(self.images, conditions)):
+            for i, (raw, image, condition) in enumerate(zip(images, self.images, conditions)):
                 condition = np.asarray(condition, np.float32)
-                extra = condition.ndim - (image.ndim - 2 + len(self.patch_size))
+                extra = condition.ndim - (np.ndim(raw) - (channels != 1))  # 1: the condition has a channel axis
                 stacked = self._stack(condition, condition.shape[0] if extra == 1 else 1, None, f"condition {i}")
                 if stacked.shape[1:] != image.shape[1:]:
                     raise InputError(f"condition {i}: shape {condition.shape} does not match its image")
