@@ -6,9 +6,9 @@ background within 0.01, blur within 0.3 px, read noise within 30%; the dimming o
 sections within 0.15 (with a granular texture, which the fit's texture scale
 misjudges, we measured errors up to 0.16), the fraction of touching
 evenly spaced nuclei within 0.1. Out-of-plane nuclei drawn with a share of 0 to 0.6
-per image: the fitted range starts below 0.15 and ends between 0.25 and 0.9 (on
-three sets of 8 examples we measured [0.06, 0.53], [0.06, 0.57] and [0.19, 0.63], and
-haze 0.002-0.019 where none was drawn).
+per image: the fitted range starts below 0.15 and ends between 0.25 and 0.9 (we
+measured [0.06, 0.50]; haze and out-of-plane light both vary the background, and the
+fit tells them apart only roughly: it found haze 0.10 where none was drawn).
 """
 
 import json

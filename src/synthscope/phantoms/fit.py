@@ -24,8 +24,8 @@ How each parameter is chosen:
   examples sample the depths of a stack sparsely, and generated images cover every
   depth between them evenly. ``nuclei.out_of_plane_brightness`` starts as the uniform
   range with the same 10th and 90th percentiles as the blobs' peaks relative to whole
-  nuclei. Both, and ``render.haze``, are calibrated on sketches last (the haze from
-  the variation of the background away from the blobs).
+  nuclei. Both, and ``render.haze``, are calibrated on sketches last (out-of-plane
+  light varies the background too; the fit tells the two apart only roughly).
 - ``nuclei.elongation`` and ``nuclei.roughness``: by simulation, the pair whose star
   shapes show the measured median elongation and solidity; the elongation range is then
   calibrated on sketches (sections and blur change how elongated nuclei look).
@@ -36,10 +36,9 @@ How each parameter is chosen:
   fraction of the image (random packing covers less than asked for) in the clearer
   half of the examples (at most the median share of unlabelled blobs: the middle of
   the cell layer), drawn without out-of-plane nuclei.
-- ``render.background`` and ``render.haze``: the median of the pixels far from every
-  label, and the smooth variation of those also far from unlabelled blobs
-  (`synthscope.phantoms.measure`) in the clearer half of the examples; it is drawn as
-  unlabelled out-of-focus light (haze).
+- ``render.background`` and ``render.haze``: the median and the smooth variation of the
+  pixels far from every label (`synthscope.phantoms.measure`), the variation in the
+  clearer half of the examples; it is drawn as unlabelled out-of-focus light (haze).
 - ``render.blur``: the Gaussian edge width that best explains the image near object
   edges, given the labels and the per-object levels.
 - ``render.read_noise`` and ``render.photons``: from the fine-scale variance in the

@@ -39,7 +39,7 @@ def measure(images, labels, *, spacing=None):
         core) and ``touching`` (bool: within 2 pixels of another object); per-image
         arrays ``density`` (labelled fraction), ``background`` (median far from
         labels), ``background_texture`` (standard deviation of the smoothed
-        background away from unlabelled blobs), ``noise_background`` and ``noise_objects`` (variance of the
+        background), ``noise_background`` and ``noise_objects`` (variance of the
         fine-scale residual), ``unlabelled`` (the share of unlabelled blobs among the
         blobs and objects of the image: light as bright as `UNLABELLED_LEVEL` of the way
         from background to objects, farther than `MARGIN` from every label, in blobs of
@@ -68,15 +68,13 @@ def measure(images, labels, *, spacing=None):
         residual = image - ndi.gaussian_filter(image, 1.0)
         per_image["density"].append(float(np.mean(label > 0)))
         per_image["background"].append(float(np.median(image[far])) if far.any() else np.nan)
+        per_image["background_texture"].append(_smooth_variation(image, far))
         per_image["noise_background"].append(_robust_variance(residual[far]))
         per_image["noise_objects"].append(_robust_variance(residual[inside]))
         per_image["level_objects"].append(float(np.median(image[inside])) if inside.any() else np.nan)
         sizes = np.bincount(label.ravel())[1:]
         sizes = sizes[sizes > 0]
-        peaks, unlabelled = _unlabelled_blobs(image, far, sizes, per_image["background"][-1],
-                                              per_image["level_objects"][-1])
-        clear = far & ~ndi.binary_dilation(unlabelled, iterations=MARGIN)
-        per_image["background_texture"].append(_smooth_variation(image, clear))
+        peaks = _unlabelled_blobs(image, far, sizes, per_image["background"][-1], per_image["level_objects"][-1])
         per_image["unlabelled"].append(len(peaks) / max(len(peaks) + sizes.size, 1))
         blobs.extend(peaks)
         edges.append((image, label, per_image["background"][-1]))
@@ -131,18 +129,17 @@ def _measure_objects(image, label, scale, out):
 
 
 def _unlabelled_blobs(image, far, sizes, background, level, sigma=1.5):
-    """The blobs of unlabelled light in `far` (see `measure`): their smoothed peaks above
-    `background`, and a mask of them.
+    """The smoothed peaks, above `background`, of the blobs of unlabelled light in `far` (see `measure`).
 
     `sizes` are the pixel counts of the image's objects.
     """
     if not np.isfinite(background) or not np.isfinite(level) or not sizes.size:
-        return [], np.zeros(image.shape, bool)
+        return []
     smooth = ndi.gaussian_filter(image, sigma)
     blobs = connected(far & (smooth > background + UNLABELLED_LEVEL * (level - background)))
     least = UNLABELLED_SIZE * np.median(sizes)
-    kept = [region for region in regionprops(blobs, intensity_image=smooth) if region.num_pixels >= least]
-    return [float(region.intensity_max - background) for region in kept], np.isin(blobs, [r.label for r in kept])
+    return [float(region.intensity_max - background) for region in regionprops(blobs, intensity_image=smooth)
+            if region.num_pixels >= least]
 
 
 def _smooth_variation(image, region, sigma=4.0):
