@@ -1,7 +1,7 @@
 """Does synthscope data help a segmenter? The three downstream targets, end to end.
 
     python benchmarks/downstream_targets.py --out runs/targets [--count 32] [--seeds 0,1,2]
-        [--steps 600] [--model nuclei-fluo-2d-masked] [--base nuclei-2d] [--set KEY=VALUE ...]
+        [--steps 600] [--model NAME|PATH] [--base nuclei-2d] [--set KEY=VALUE ...]
         [--k-real 1,2] [--skip-full]
 
 Real data: ``synthscope.sample_data.nuclei_2d`` (training slices z 20-35, held-out
@@ -10,7 +10,8 @@ slices z 40-51, 0.52 um pixels). Every score is AP@0.5 of the fixed segmenter of
 standard deviation over the seeds.
 
 1. All 16 real training slices: ``synthscope.phantoms.fit`` fits a preset to them;
-   ``synthscope.generate`` makes `count` items of it, refined by `model`, and the same
+   ``synthscope.generate`` makes `count` items of it, refined as the base preset refines
+   (or by `model`), and the same
    phantoms as raw sketches (same seeds). The segmenter is trained on the real slices,
    on the sketches, on the refined images, and on real + refined.
    Targets: refined >= 90% of real; refined >= sketches + 0.05.
@@ -38,7 +39,7 @@ from synthscope.pipeline import generate
 from synthscope.sample_data import nuclei_2d
 
 
-def fitted_data(images, labels, folder, *, base, model, count, settings, seed):
+def fitted_data(images, labels, folder, *, base, count, settings, seed):
     """Fit a preset to the examples, write it, and generate refined items and their raw sketches."""
     folder.mkdir(parents=True, exist_ok=True)
     preset, report = fit_report(images, labels, base=base, check_count=4, rng=seed)
@@ -47,7 +48,7 @@ def fitted_data(images, labels, folder, *, base, model, count, settings, seed):
     (folder / "fit.json").write_text(json.dumps(report, indent=2) + "\n")
     started = time.perf_counter()
     refined = generate(path, count=count, out=folder / "refined", seed=seed,
-                       settings={**settings, "refine.model": model})
+                       settings=settings)
     seconds = time.perf_counter() - started
     sketches = generate(path, count=count, out=folder / "sketches", seed=seed, settings={"refine.model": None})
     return _pairs(refined, "image"), _pairs(sketches, "sketch"), seconds / count
@@ -69,7 +70,7 @@ def main():
     parser.add_argument("--count", type=int, default=32)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--model", default="nuclei-fluo-2d-masked")
+    parser.add_argument("--model", help="refinement model instead of the base preset's")
     parser.add_argument("--base", default="nuclei-2d")
     parser.add_argument("--set", action="append", default=[], help="preset setting KEY=VALUE (YAML value)")
     parser.add_argument("--k-real", default="1,2")
@@ -77,6 +78,8 @@ def main():
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     settings = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
+    if args.model:
+        settings["refine.model"] = args.model
     train, test = nuclei_2d("train"), nuclei_2d("test")
     options = dict(steps=args.steps, seeds=seeds)
     results = {"settings": vars(args) | {"out": str(args.out)}, "full": None, "few": {}}
@@ -84,7 +87,7 @@ def main():
 
     if not args.skip_full:
         refined, sketches, seconds = fitted_data(list(train[0]), list(train[1]), args.out / "full", base=args.base,
-                                                 model=args.model, count=args.count, settings=settings, seed=1000)
+                                                 count=args.count, settings=settings, seed=1000)
         on_refined = downstream_benchmark(train, test, synthetic=refined, **options)
         on_sketches = downstream_benchmark(train, test, synthetic=sketches, k_real=0, **options)
         results["full"] = {"refined": on_refined, "sketches": on_sketches, "seconds_per_item": seconds}
@@ -104,7 +107,7 @@ def main():
         for seed in seeds:
             chosen = np.sort(np.random.default_rng(seed).choice(len(train[0]), k, replace=False))
             examples = ([train[0][i] for i in chosen], [train[1][i] for i in chosen])
-            refined, _, _ = fitted_data(*examples, args.out / f"k{k}-seed{seed}", base=args.base, model=args.model,
+            refined, _, _ = fitted_data(*examples, args.out / f"k{k}-seed{seed}", base=args.base,
                                         count=args.count, settings=settings, seed=1000 + seed)
             runs.append(downstream_benchmark(train, test, synthetic=refined, k_real=k, real_fraction=0.5,
                                              steps=args.steps, seeds=[seed]))

@@ -28,7 +28,7 @@ from synthscope.pipeline import MISMATCH_POLICIES, generate
 
 SETTINGS = {
     "default": {},
-    "stress": {"refine.model": "nuclei-fluo-2d", "refine.condition": None, "refine.hold_background": False},
+    "stress": {"refine.model": "nuclei-fluo-2d", "refine.condition": None, "refine.hold": None},
 }
 
 

@@ -131,7 +131,7 @@ def generate(out, models, *, count, seed, shape):
         item_rng = item_seed(seed, i)
         began = time.process_time()
         item = make_item(preset, rng=item_rng)
-        hold = soft_held_region(item, "background") if options.get("hold_background") else None
+        hold = soft_held_region(item, options["hold"]) if options.get("hold") else None
         record = {"sketch": time.process_time() - began}
         np.save(out / "volumes" / "sketch" / f"{i}.npy", item.sketch)
         for kind in VARIANTS:

@@ -84,6 +84,16 @@ def main():
         args.card.write_text(model_card(args.model, summary, scores, benchmark))
 
 
+CONDITIONED = {
+    0: "for SDEdit refinement of fluorescence nuclei sketches.",
+    1: "conditioned on the nuclei foreground mask (concatenated as a second input channel), for mask-faithful "
+       "SDEdit refinement of fluorescence nuclei sketches (`refine.condition: mask`).",
+    2: "conditioned on the nuclei foreground mask and on the mask of the whole nuclei just beyond the section "
+       "(concatenated as two more input channels), for mask-faithful SDEdit refinement of fluorescence nuclei "
+       "sketches that draws the out-of-plane light itself (`refine.condition: mask+out_of_plane`).",
+}
+
+
 def model_card(name, summary, scores, benchmark):
     """Markdown card: data, command, training cost and the measured metrics."""
     from synthscope.diffusion import load_denoiser
@@ -96,9 +106,7 @@ def model_card(name, summary, scores, benchmark):
         f"A {config.spatial_dims}D denoising diffusion model (MONAI DiffusionModelUNet, channels {list(config.channels)}, "
         f"attention at the coarsest level, {sum(p.numel() for p in model.parameters()):,} parameters, "
         f"{config.prediction_type} prediction, {config.beta_schedule} schedule of {config.num_train_timesteps} steps) "
-        + ("conditioned on the nuclei foreground mask (concatenated as a second input channel), for mask-faithful "
-           "SDEdit refinement of fluorescence nuclei sketches (`refine.condition: mask`)."
-           if config.condition_channels else "for SDEdit refinement of fluorescence nuclei sketches."),
+        + CONDITIONED[config.condition_channels],
         "",
         "## Training",
         f"- Data: {extra.get('data')}; intensities mapped to [0, 1] by {config.normalisation}.",

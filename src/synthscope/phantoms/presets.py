@@ -8,7 +8,8 @@ checked here, see `REFINE_KEYS`) and an optional ``description``. ``cilia-<class
 
 Held regions (``refine.stages[].hold``) name a mask of the item or one derived from the
 masks by `held_region`: ``"objects"``/``"tubules"`` (labels > 0), ``"background"``
-(labels == 0), ``"axoneme_minus_tubules"`` (axoneme and not a tubule). The cilia preset
+(labels == 0), ``"empty"`` (the background without out-of-plane nuclei, which the model
+then renders), ``"axoneme_minus_tubules"`` (axoneme and not a tubule). The cilia preset
 holds the axoneme at t=650, the axoneme without its tubules at t=350, and nothing at t=250.
 """
 
@@ -39,12 +40,14 @@ GENERATORS = {
     "nuclei_membrane": (nuclei_membrane, check_nuclei_membrane),
     "cilia": (cilia, check_cilia),
 }
-REFINE_KEYS = {"model": (str, type(None)), "sampler": str, "steps": int, "t_start": int, "hold_background": bool,
+REFINE_KEYS = {"model": (str, type(None)), "sampler": str, "steps": int, "t_start": int, "hold": (str, type(None)),
                "stages": list, "slice_rho": (float, int, type(None)), "band": int, "condition": (str, type(None)),
                "mismatch": str, "retries": int}
-HELD_REGIONS = ("objects", "tubules", "background", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
+HELD_REGIONS = ("objects", "tubules", "background", "empty", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
 _TOP = ("description", "generator", "shape", "spacing", "render", "refine")
-_ALTERNATIVES = {"count": "density", "density": "count"}  # setting one of a pair removes the other
+# Setting one of these removes the others of its section: count or density; one stage or several.
+_ALTERNATIVES = {"count": ("density",), "density": ("count",), "stages": ("t_start", "hold"),
+                 "t_start": ("stages",), "hold": ("stages",)}
 
 
 def preset_names():
@@ -139,6 +142,8 @@ def held_region(item, name):
         return item.labels > 0
     if name == "background":
         return item.labels == 0
+    if name == "empty":
+        return (item.labels == 0) & ~(np.asarray(item.masks.get("out_of_plane", 0)) > 0)
     if name == "axoneme_minus_tubules" and "axoneme" in item.masks:
         return item.masks["axoneme"] & (item.labels == 0)
     if name in item.masks:
@@ -179,8 +184,9 @@ def _set(preset, key, value, name):
         if not isinstance(section, dict):
             raise InputError(f"{name}: {key}: {part} is not a section")
     section[parts[-1]] = copy.deepcopy(value)
-    if len(parts) == 2 and parts[0] == generator:
-        section.pop(_ALTERNATIVES.get(parts[1]), None)
+    if len(parts) == 2 and parts[0] in (generator, "refine"):
+        for other in _ALTERNATIVES.get(parts[1], ()):
+            section.pop(other, None)
 
 
 def _check_preset(preset):
@@ -230,6 +236,10 @@ def _check_refine(refine):
         check.check_choice(refine["mismatch"], "refine.mismatch", ("retry", "relabel", "keep"))
     if "retries" in refine:
         check.check_number(refine["retries"], "refine.retries", low=0, high=20, integer=True)
+    if "stages" in refine and {"t_start", "hold"} & set(refine):
+        raise InputError("refine.stages replaces refine.t_start and refine.hold; give one or the other")
+    if refine.get("hold") is not None:
+        check.check_choice(refine["hold"], "refine.hold", HELD_REGIONS)
     for stage in refine.get("stages", []):
         if not isinstance(stage, dict) or set(stage) - {"t", "hold"} or "t" not in stage:
             raise InputError(f"refine.stages: each stage is {{t: int, hold: region or null}}, got {stage!r}")
