@@ -5,7 +5,8 @@
 Two refinement settings of the preset, each generated with the three policies of
 ``refine.mismatch`` (``retry``, ``relabel``, ``keep``) from the same seeds:
 
-- ``default``: the preset as it ships (mask-conditioned model, background held);
+- ``default``: the preset as it ships (for `nuclei-2d`: the model conditioned on labelled and
+  out-of-plane nuclei, the empty background held);
 - ``stress``: plain SDEdit by ``nuclei-fluo-2d`` with nothing held, the setting that
   painted unlabeled nuclei into the background (``FINDINGS.md``).
 

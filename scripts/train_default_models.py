@@ -23,14 +23,15 @@ NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.8, "of": "whole 
 
 def train_nuclei_2d(out, *, steps, seed, masked=False, out_of_plane=False):
     """Train the 2D nuclei model; `masked` adds the nuclei mask as a condition channel,
-    `out_of_plane` a second one with the nuclei beyond the section."""
+    `out_of_plane` the mask and a second channel with the nuclei beyond the section."""
     images, labels = nuclei_2d("train", scale=0.5)
-    channels = [(mask > 0).astype(np.float32) for mask in labels] if masked else None
+    conditions = [(mask > 0).astype(np.float32) for mask in labels] if masked or out_of_plane else None
     if out_of_plane:
-        channels = [np.stack([mask, beyond]) for mask, beyond in zip(channels, nuclei_2d_out_of_plane("train", scale=0.5))]
+        beyond = nuclei_2d_out_of_plane("train", scale=0.5)
+        conditions = [np.stack([mask, other]).astype(np.float32) for mask, other in zip(conditions, beyond)]
     config = DenoiserConfig(
         spatial_dims=2,
-        condition_channels=0 if channels is None else 1 + out_of_plane,
+        condition_channels=0 if conditions is None else 1 + out_of_plane,
         channels=(32, 64, 64),
         attention_levels=(False, False, True),
         patch_size=(64, 64),
@@ -38,7 +39,7 @@ def train_nuclei_2d(out, *, steps, seed, masked=False, out_of_plane=False):
         normalisation=NORMALISATION,
     )
     model = build_denoiser(config)
-    patches = PatchSampler(list(images), conditions=channels, patch_size=config.patch_size)
+    patches = PatchSampler(list(images), conditions=conditions, patch_size=config.patch_size)
     started = time.perf_counter()
     stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=250, seed=seed,
                            resume=(Path(out) / "config.json").exists())
@@ -77,7 +78,7 @@ def main():
     parser.add_argument("--install", type=Path, help="bundled model folder to copy the result into")
     parser.add_argument("--masked", action="store_true", help="condition on the nuclei mask (nuclei-fluo-2d-masked)")
     parser.add_argument("--out-of-plane", action="store_true",
-                        help="with --masked, condition on the nuclei beyond the section too")
+                        help="condition on the nuclei mask and on the nuclei beyond the section")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)

@@ -16,7 +16,7 @@ $PY scripts/evaluate_default_model.py nuclei-fluo-2d-masked --out runs/eval-nucl
 
 # Conditioned on the mask and on the nuclei beyond the section: the default of preset nuclei-2d
 # (it draws the out-of-plane light itself; docs/benchmarks.md has the downstream targets).
-$PY scripts/train_default_models.py --masked --out-of-plane --steps 3000 --seed 0 --out runs/nuclei-fluo-2d-out-of-plane --install $MODELS/nuclei-fluo-2d-out-of-plane
+$PY scripts/train_default_models.py --out-of-plane --steps 3000 --seed 0 --out runs/nuclei-fluo-2d-out-of-plane --install $MODELS/nuclei-fluo-2d-out-of-plane
 $PY scripts/evaluate_default_model.py nuclei-fluo-2d-out-of-plane --out runs/eval-nuclei-fluo-2d-out-of-plane --count 16 --card $MODELS/nuclei-fluo-2d-out-of-plane/card.md
 
 # The 3D model (the default of preset nuclei-3d), compared with the 2D model slice by slice.
