@@ -11,9 +11,9 @@ standard deviation over the seeds.
 
 1. All 16 real training slices: ``synthscope.phantoms.fit`` fits a preset to them;
    ``synthscope.generate`` makes `count` items of it, refined as the base preset refines
-   (or by `model`), and the same
-   phantoms as raw sketches (same seeds). The segmenter is trained on the real slices,
-   on the sketches, on the refined images, and on real + refined.
+   (or by `model`), and the same phantoms as raw sketches (same seeds). The segmenter
+   is trained on the real slices, on the sketches, on the refined images, and on real +
+   refined.
    Targets: refined >= 90% of real; refined >= sketches + 0.05.
 2. Only `k` real slices (k in --k-real): for each seed the same `k` slices that the
    benchmark draws are the only examples for the fit, and a data set is generated
@@ -47,8 +47,7 @@ def fitted_data(images, labels, folder, *, base, count, settings, seed):
     path.write_text(yaml.safe_dump(preset, sort_keys=False))
     (folder / "fit.json").write_text(json.dumps(report, indent=2) + "\n")
     started = time.perf_counter()
-    refined = generate(path, count=count, out=folder / "refined", seed=seed,
-                       settings=settings)
+    refined = generate(path, count=count, out=folder / "refined", seed=seed, settings=settings)
     seconds = time.perf_counter() - started
     sketches = generate(path, count=count, out=folder / "sketches", seed=seed, settings={"refine.model": None})
     return _pairs(refined, "image"), _pairs(sketches, "sketch"), seconds / count

@@ -145,9 +145,8 @@ def refine_item(item, denoiser, options, *, seed, polarity="bright"):
     options : dict
         The preset's ``refine`` section: ``sampler``, ``steps``, and either
         ``t_start`` with ``hold`` (one SDEdit stage holding that region, or none) or
-        ``stages``, a list of
-        ``{"t": int, "hold": mask name or None}``; optional ``slice_rho``, ``band``,
-        ``condition`` for conditional models (``"mask"``: the objects' foreground;
+        ``stages``, a list of ``{"t": int, "hold": mask name or None}``; optional
+        ``slice_rho``, ``band``, ``condition`` for conditional models (``"mask"``: the objects' foreground;
         ``"mask+out_of_plane"``: and the out-of-plane nuclei, see `CONDITION_CHANNELS`),
         ``mismatch`` and ``retries``.
     seed : int
