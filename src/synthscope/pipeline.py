@@ -229,9 +229,10 @@ def _retrack(tracks, labels, *, added, lost):
 def soft_held_region(item, name, *, margin=3, softness=1.0):
     """Return the held region `name` of `item` as a soft mask (float32 in [0, 1]).
 
-    The region comes from `synthscope.phantoms.held_region`; the background is first
-    kept `margin` pixels away from every object, so that the model may shape the
-    objects' edges, and the mask is then blurred by `softness` (Gaussian sigma).
+    The region comes from `synthscope.phantoms.held_region`; the background (and the
+    empty background) is first kept `margin` pixels away from what it leaves out, so
+    that the model may shape the edges there, and the mask is then blurred by
+    `softness` (Gaussian sigma).
 
     Examples
     --------
