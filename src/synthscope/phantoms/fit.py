@@ -178,7 +178,7 @@ def fit_report(images, labels, *, base="nuclei-2d", spacing=None, check_count=8,
         shares = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)["unlabelled"]
         report["unlabelled"] = {name: [round(float(f(v)), 3) for f in (np.min, np.mean, np.max)]
                                 for name, v in (("yours", reference["unlabelled"]), ("generated", shares))}
-        clear = reference["unlabelled"] <= np.median(reference["unlabelled"])
+        clear = _clearer(reference)
         reference = measure([x for x, c in zip(images, clear) if c], [x for x, c in zip(labels, clear) if c],
                             spacing=spacing)
         layer = {**preset, "nuclei": {**preset["nuclei"], "out_of_plane": 0.0}}
@@ -231,15 +231,18 @@ def _uniform_range(values, *, low=None):
     return [round(float(a), 2), round(float(max(b, a)), 2)]
 
 
-def _clear_mean(stats, key):
-    """Mean of the per-image statistic `key` over the images with the least unlabelled light.
+def _clearer(stats):
+    """Which images have the least unlabelled light: at most the median share of unlabelled blobs.
 
-    Those with at most the median share of unlabelled blobs: out-of-plane nuclei take
-    labels away and add background variation, and the clearer images show the cell
-    layer without them.
+    Out-of-plane nuclei take labels away and add background variation; the clearer
+    images show the cell layer without them.
     """
-    clear = stats["unlabelled"] <= np.median(stats["unlabelled"])
-    return float(np.nanmean(stats[key][clear]))
+    return stats["unlabelled"] <= np.median(stats["unlabelled"])
+
+
+def _clear_mean(stats, key):
+    """Mean of the per-image statistic `key` over the `_clearer` images."""
+    return float(np.nanmean(stats[key][_clearer(stats)]))
 
 
 def _span(values):
@@ -289,8 +292,8 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
         items = _sketches(preset, base=base, count=count, rng=rng)
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
         peaks = got["unlabelled_brightness"]
-        seen = np.mean(got["unlabelled"]), np.median(peaks) if peaks.size else 0.0, np.nanmedian(
-            got["background_texture"])
+        seen = (np.mean(got["unlabelled"]), np.median(peaks) if peaks.size else 0.0,
+                np.nanmedian(got["background_texture"]))
         share, peak, haze = (float(np.clip(t / max(g, 1e-3), 0.5, 2.0)) for t, g in zip(target, seen))
         nuclei["out_of_plane"] = [round(min(v * share, 0.9), 3) for v in nuclei["out_of_plane"]]
         nuclei["out_of_plane_brightness"] = [round(min(v * peak, 1.0), 3) for v in nuclei["out_of_plane_brightness"]]
