@@ -47,16 +47,15 @@ def fitted_data(images, labels, folder, *, base, count, settings, seed):
     path.write_text(yaml.safe_dump(preset, sort_keys=False))
     (folder / "fit.json").write_text(json.dumps(report, indent=2) + "\n")
     started = time.perf_counter()
-    refined = generate(path, count=count, out=folder / "refined", seed=seed, settings=settings)
+    refined = generate(path, count=count, out=folder / "refined", rng=seed, settings=settings)
     seconds = time.perf_counter() - started
-    sketches = generate(path, count=count, out=folder / "sketches", seed=seed, settings={"refine.model": None})
-    return _pairs(refined, "image"), _pairs(sketches, "sketch"), seconds / count
+    sketches = generate(path, count=count, out=folder / "sketches", rng=seed, settings={"refine.model": None})
+    return _pairs(refined), _pairs(sketches), seconds / count
 
 
-def _pairs(root, kind):
-    dataset = read_dataset(root)
-    items = [dataset.load(i) for i in dataset.ids]
-    return [getattr(item, kind) for item in items], [item.labels for item in items]
+def _pairs(root):
+    items = list(read_dataset(root))
+    return [item.picture for item in items], [item.labels for item in items]
 
 
 def ap50(report, condition):

@@ -62,7 +62,7 @@ def main():
         for policy in MISMATCH_POLICIES:
             root = args.out / f"{setting}-{policy}"
             started = time.perf_counter()
-            generate(args.preset, count=args.count, out=root, seed=args.seed,
+            generate(args.preset, count=args.count, out=root, rng=args.seed,
                      settings={**overrides, "refine.mismatch": policy})
             figures = summarise(root) | {"seconds_per_item": (time.perf_counter() - started) / args.count}
             rows.append({"setting": setting, "policy": policy, **figures})

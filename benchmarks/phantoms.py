@@ -17,16 +17,16 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import time  # noqa: E402
 
-from synthscope.phantoms import load_preset, make_item, preset_names  # noqa: E402
+from synthscope.phantoms import load_preset, preset_names, sketch_item  # noqa: E402
 
 
 def items_per_second(name, seconds):
     """Make items of preset `name` for about `seconds`: (items per wall second, per CPU second, items)."""
     preset = load_preset(name)
-    make_item(preset, rng=0)  # warm caches (harmonic tables, imports)
+    sketch_item(preset, rng=0)  # warm caches (harmonic tables, imports)
     made, start, cpu = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds or made < 3:
-        make_item(preset, rng=made + 1)
+        sketch_item(preset, rng=made + 1)
         made += 1
     return made / (time.perf_counter() - start), made / (time.process_time() - cpu), made
 

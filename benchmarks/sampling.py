@@ -74,7 +74,7 @@ def run_case(folder, case):
     shape = {"tiled_1024": (1024, 1024), "volume_32x256x256": (32, 256, 256)}[case]
     image = test_image(shape)
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _, wall, cpu = timed(lambda: refine(model, image, steps=20, generator=0, slice_rho=1.0 if len(shape) == 3 else None))
+    _, wall, cpu = timed(lambda: refine(model, image, steps=20, rng=0, slice_rho=1.0 if len(shape) == 3 else None))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": peak, "baseline_mib": baseline, "pixels": int(np.prod(shape))}))
 
@@ -107,9 +107,9 @@ def main():
     image = test_image((256, 256))
     reference_steps = 40 if options.quick else 400
     reference, ref_wall, ref_cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=reference_steps)],
-                                                        sampler="ddpm", steps=reference_steps, bf16=False, generator=0))
+                                                        sampler="ddpm", steps=reference_steps, bf16=False, rng=0))
     ref_wall, ref_cpu = ref_wall * 400 / reference_steps, ref_cpu * 400 / reference_steps
-    refine(model, image, steps=2, generator=0)  # warm up the bf16 kernels
+    refine(model, image, steps=2, rng=0)  # warm up the bf16 kernels
     forward = {bf16: forward_seconds(model, bf16=bf16) for bf16 in (None, False)}
 
     print("\n256x256 SDEdit from t=400             wall s   cpu s  NFE  speed-up (cpu)  mean |diff| to (a)  overhead")

@@ -11,8 +11,9 @@ What it does and measures:
 1. Data. The one real volume (`synthscope.sample_data.nuclei_3d`, 60 x 256 x 256 at
    0.29 x 0.26 x 0.26 um) is mapped to [0, 1] by the 1st and 99.8th percentiles of the
    whole volume (as for the 2D models) and zoomed by 1/2 on every axis with anti-aliasing:
-   30 x 128 x 128 at 0.58 x 0.52 x 0.52 um. Split by depth: planes 0-17 (60 %) train the
-   3D model, planes 18-19 are a gap of 1.16 um, planes 20-29 (33 %) are held out.
+   30 x 128 x 128 at 0.58 x 0.52 x 0.52 um (`sample_data.nuclei_3d_zoomed`). Split by depth
+   (`sample_data.NUCLEI_3D_SPLITS`): planes 0-17 (60 %) train the 3D model, planes 18-19
+   are a gap of 1.16 um, planes 20-29 (33 %) are held out.
    Nuclei fill planes ~10-25 of the zoomed volume, so training sees the upper halves of
    the nuclei and the held-out planes their lower halves. The 2D model was trained on
    full-resolution depths 20-35 (zoomed planes 10-17), so it never saw the held-out planes.
@@ -22,7 +23,7 @@ What it does and measures:
    the run resumes) in ``OUT/nuclei-fluo-3d``.
 3. ``--count`` sketches from the preset `nuclei-3d` at the finer scale (24 x 128 x 128 at
    0.58 x 0.52 x 0.52 um) are refined with the preset's sampler, steps, t_start and
-   held background (`synthscope.pipeline.soft_held_region`), by (i) the 3D model,
+   held background (`synthscope.refine.soft_held_region`), by (i) the 3D model,
    (ii) the 2D model slice by slice with slice-consistent noise (slice_rho 1.0, the
    preset's setting before this comparison) and (iii) the 2D model with independent noise per slice. Item i
    uses the seed ``item_seed(seed, i)`` for its sketch and for all three refinements.
@@ -33,15 +34,16 @@ What it does and measures:
    - XY: 64 x 64 patches of every plane (`to_patches`).
    - XZ/YZ, which judge consistency in z: real and synthetic volumes are first
      resampled in z, by linear interpolation between planes, from 0.58 um to exactly
-     0.52 um (square pixels in XZ); the 10 held-out planes then become 11. XZ and YZ
-     sections every 4 pixels (2.1 um) are cut into 11 x 64 strips (z x in-plane); the
-     synthetic volumes (26 planes after resampling) give two disjoint 11-plane windows.
+     0.52 um (square pixels in XZ; `synthscope.evaluate.resample_z`); the 10 held-out
+     planes then become 11. XZ and YZ sections every 4 pixels (2.1 um) are cut into
+     11 x 64 strips (z x in-plane; `synthscope.evaluate.section_strips`); the synthetic
+     volumes (26 planes after resampling) give two disjoint 11-plane windows.
    At most ``--limit`` synthetic patches per set are scored, at the same positions for
    every variant. The spread in brackets is the score of the even- and of the
    odd-numbered volumes alone: a rough measure of the noise from the synthetic side.
    As a direct check of z-consistency the table also gives the correlation between
    adjacent planes of the fine texture (each plane minus its Gaussian blur, sigma 2 px),
-   which the real held-out planes set as the target.
+   which the real held-out planes set as the target (`synthscope.evaluate.texture_z_correlation`).
 5. The verdict by a paired rule (`RULE`), ``OUT/summary.json``, ``OUT/table.md`` and a draft
    model card ``OUT/card.md``;
    ``--install DIR`` also copies the EMA weights, config and card into a model folder.
@@ -56,24 +58,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import ndimage as ndi
-from skimage.transform import rescale
 
 from synthscope.diffusion import DenoiserConfig, PatchSampler, Stage, build_denoiser, load_denoiser, refine, train_denoiser
-from synthscope.evaluate import realism, to_patches
-from synthscope.phantoms import load_preset, make_item
-from synthscope.pipeline import soft_held_region
-from synthscope.sample_data import NUCLEI_SPACING, nuclei_3d
+from synthscope.evaluate import realism, resample_z, section_strips, texture_z_correlation, to_patches
+from synthscope.phantoms import load_preset, sketch_item
+from synthscope.refine import soft_held_region
+from synthscope.sample_data import NUCLEI_3D_SPLITS, nuclei_3d_zoomed
 from synthscope.seeds import item_seed
 
-ZOOM = 0.5
-SPACING = tuple(round(NUCLEI_SPACING[a] / ZOOM, 3) for a in "ZYX")  # (0.58, 0.52, 0.52) um
-TRAIN, TEST = range(0, 18), range(20, 30)  # planes of the zoomed 30-plane volume
-PERCENTILES = (1.0, 99.8)
+ZOOM = 0.5  # voxels of 0.58 x 0.52 x 0.52 um
+TRAIN, TEST = NUCLEI_3D_SPLITS["train"], NUCLEI_3D_SPLITS["test"]  # planes of the zoomed 30-plane volume
 NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.8, "of": "whole volume", "zoom": [ZOOM] * 3}
 MODEL = {"spatial_dims": 3, "channels": (16, 32, 48), "attention_levels": (False, False, True),
          "num_head_channels": 16, "patch_size": (16, 48, 48), "axes": "ZYX"}
-STRIP_WIDTH, SECTION_STRIDE, XY_PATCH = 64, 4, 64
+XY_PATCH = 64
 VARIANTS = ("3d", "2d-rho1", "2d-rho0")
 SLICE_RHO = 1.0  # slice-consistent noise of the 2D model: correlation 0.5 between adjacent slices
 DESCRIPTIONS = {
@@ -83,14 +81,6 @@ DESCRIPTIONS = {
     "2d-rho1": "2D model, slice_rho 1.0",
     "2d-rho0": "2D model, independent noise",
 }
-
-
-def real_volume():
-    """The real volume in [0, 1] (whole-volume percentiles), zoomed to 0.58 x 0.52 x 0.52 um."""
-    volume, _ = nuclei_3d()
-    low, high = np.percentile(volume, PERCENTILES)
-    volume = np.clip((volume.astype(np.float32) - low) / (high - low), 0, 1)
-    return np.clip(rescale(volume, ZOOM, anti_aliasing=True, preserve_range=True), 0, 1).astype(np.float32)
 
 
 def train(out, volume, *, steps, batch_size, seed):
@@ -109,7 +99,7 @@ def train(out, volume, *, steps, batch_size, seed):
 
     # bf16 as the shipped model was trained (its loss stayed finite); 3D training defaults to float32
     stats = train_denoiser(model, patches, steps=steps, batch_size=batch_size, checkpoint_dir=folder,
-                           checkpoint_every=250, seed=seed, resume=(folder / "training.json").is_file(),
+                           checkpoint_every=250, rng=seed, resume=(folder / "training.json").is_file(),
                            bf16=True, callback=progress)
     stats.update(cpu_minutes=round((time.process_time() - began) / 60, 1), batch_size=batch_size,
                  parameters=sum(p.numel() for p in model.parameters()))
@@ -117,9 +107,9 @@ def train(out, volume, *, steps, batch_size, seed):
     return folder, stats
 
 
-def generate(out, models, *, count, seed, shape):
+def generate(out, models, *, count, seed, shape, spacing):
     """Write sketch and refined volumes as ``OUT/volumes/{kind}/{i}.npy``; return CPU seconds per kind."""
-    preset = load_preset("nuclei-3d", settings={"shape": list(shape), "spacing": list(SPACING)})
+    preset = load_preset("nuclei-3d", settings={"shape": list(shape), "spacing": list(spacing)})
     options = preset["refine"]
     times_path = out / "volumes" / "seconds.json"
     seconds = json.loads(times_path.read_text()) if times_path.is_file() else {}
@@ -130,7 +120,7 @@ def generate(out, models, *, count, seed, shape):
             continue
         item_rng = item_seed(seed, i)
         began = time.process_time()
-        item = make_item(preset, rng=item_rng)
+        item = sketch_item(preset, rng=item_rng)
         hold = soft_held_region(item, options["hold"]) if options.get("hold") else None
         record = {"sketch": time.process_time() - began}
         np.save(out / "volumes" / "sketch" / f"{i}.npy", item.sketch)
@@ -138,7 +128,7 @@ def generate(out, models, *, count, seed, shape):
             rho = {"3d": None, "2d-rho1": SLICE_RHO, "2d-rho0": None}[kind]
             began = time.process_time()
             image = refine(models[kind], item.sketch, stages=[Stage(t_start=int(options["t_start"]), hold=hold)],
-                           sampler=options["sampler"], steps=int(options["steps"]), generator=item_rng, slice_rho=rho)
+                           sampler=options["sampler"], steps=int(options["steps"]), rng=item_rng, slice_rho=rho)
             record[kind] = time.process_time() - began
             np.save(out / "volumes" / kind / f"{i}.npy", image)
         seconds[str(i)] = record
@@ -147,39 +137,17 @@ def generate(out, models, *, count, seed, shape):
     return {kind: float(np.mean([seconds[str(i)][kind] for i in range(count)])) for kind in ("sketch", *VARIANTS)}, options
 
 
-def resample_z(volume, *, spacing, target):
-    """Linear interpolation between planes from z spacing `spacing` to exactly `target`."""
-    positions = np.arange(0, (len(volume) - 1) * spacing + 1e-6, target) / spacing
-    below = np.minimum(np.floor(positions).astype(int), len(volume) - 2)
-    weight = (positions - below)[:, None, None]
-    return np.clip((1 - weight) * volume[below] + weight * volume[below + 1], 0, 1).astype(np.float32)
-
-
-def section_strips(volume, *, depth):
-    """XZ and YZ strips ``depth x STRIP_WIDTH`` of z-resampled `volume`, from disjoint z windows."""
-    volume = resample_z(volume, spacing=SPACING[0], target=SPACING[2])
-    strips = []
-    for z in range(0, len(volume) - depth + 1, depth):
-        block = volume[z : z + depth]
-        sections = [block[:, y, :] for y in range(0, block.shape[1], SECTION_STRIDE)]
-        sections += [block[:, :, x] for x in range(0, block.shape[2], SECTION_STRIDE)]
-        strips += [s[:, x : x + STRIP_WIDTH] for s in sections for x in range(0, s.shape[1] - STRIP_WIDTH + 1, STRIP_WIDTH)]
-    return strips
-
-
-def texture_z_correlation(volume):
-    """Mean correlation between adjacent planes of the fine texture (plane minus Gaussian blur, sigma 2 px)."""
-    fine = volume - ndi.gaussian_filter(volume, (0, 2, 2))
-    return float(np.mean([np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(fine, fine[1:])]))
-
-
-def score(out, real_test, *, count, limit):
+def score(out, real_test, *, count, limit, spacing):
     """Realism of every kind against the held-out planes, XY and XZ/YZ, with half-set spreads."""
     path = out / "realism.json"
     scores = json.loads(path.read_text()) if path.is_file() else {}
-    depth = len(resample_z(real_test, spacing=SPACING[0], target=SPACING[2]))
-    references = {"xy": list(to_patches([real_test], size=XY_PATCH)), "xz": section_strips(real_test, depth=depth)}
-    cutters = {"xy": lambda v: list(to_patches([v], size=XY_PATCH)), "xz": lambda v: section_strips(v, depth=depth)}
+    depth = len(resample_z(real_test, spacing=spacing[0], target=spacing[2]))
+
+    def strips(volume):  # XZ/YZ strips of square pixels
+        return list(section_strips(resample_z(volume, spacing=spacing[0], target=spacing[2]), depth=depth))
+
+    references = {"xy": list(to_patches([real_test], size=XY_PATCH)), "xz": strips(real_test)}
+    cutters = {"xy": lambda v: list(to_patches([v], size=XY_PATCH)), "xz": strips}
     counts = {"real": {view: len(r) for view, r in references.items()}}
     for kind in ("sketch", *VARIANTS):
         volumes = [np.load(out / "volumes" / kind / f"{i}.npy") for i in range(count)]
@@ -323,13 +291,15 @@ def main():
         parser.error(f"{args.out} holds a run with other settings ({run_record}); use another --out")
     run_record.write_text(json.dumps(settings, indent=2) + "\n")
 
-    volume = real_volume()
+    volume, spacing = nuclei_3d_zoomed(zoom=ZOOM)
+    spacing = tuple(spacing[axis] for axis in "ZYX")
     folder, stats = train(args.out, volume[TRAIN.start : TRAIN.stop], steps=args.steps, batch_size=args.batch_size,
                           seed=args.seed)
     models = {"3d": load_denoiser(folder), "2d-rho1": load_denoiser("nuclei-fluo-2d")}
     models["2d-rho0"] = models["2d-rho1"]
-    seconds, options = generate(args.out, models, count=args.count, seed=args.seed, shape=args.shape)
-    scores, counts = score(args.out, volume[TEST.start : TEST.stop], count=args.count, limit=args.limit)
+    seconds, options = generate(args.out, models, count=args.count, seed=args.seed, shape=args.shape, spacing=spacing)
+    scores, counts = score(args.out, volume[TEST.start : TEST.stop], count=args.count, limit=args.limit,
+                           spacing=spacing)
     table_text = table(scores, seconds, counts)
     command = ("OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE .venv/bin/python scripts/compare_3d.py --out " + str(args.out)
                + "".join(f" --{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
@@ -338,7 +308,7 @@ def main():
     summary = {
         "command": command, **settings, "split": {"train": [TRAIN.start, TRAIN.stop - 1], "gap": [TRAIN.stop, TEST.start - 1],
                                                   "test": [TEST.start, TEST.stop - 1]},
-        "spacing_um": SPACING, "refine": options, "model_config": json.loads((folder / "config.json").read_text()),
+        "spacing_um": spacing, "refine": options, "model_config": json.loads((folder / "config.json").read_text()),
         "training": stats, "cpu_seconds_per_volume": seconds, "patches": counts, "realism": scores,
         "verdict": verdict(scores),
     }

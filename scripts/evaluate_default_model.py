@@ -16,8 +16,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from synthscope.evaluate import downstream_benchmark, realism, to_patches, write_report
 from synthscope.evaluate.report import downstream_chart, downstream_table, realism_table
 from synthscope.io import read_dataset
@@ -27,8 +25,7 @@ from synthscope.sample_data import nuclei_2d
 
 def _load(root):
     """Refined images, sketches and labels of every item, each file read once."""
-    dataset = read_dataset(root)
-    items = [dataset.load(i) for i in dataset.ids]
+    items = list(read_dataset(root))
     return [item.image for item in items], [item.sketch for item in items], [item.labels for item in items]
 
 
@@ -51,7 +48,7 @@ def main():
     settings = {"refine.model": args.model}
     settings.update({k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)})
     started = time.perf_counter()
-    root = generate(args.preset, count=args.count, out=args.out / "data", seed=1000, settings=settings)
+    root = generate(args.preset, count=args.count, out=args.out / "data", rng=1000, settings=settings)
     seconds_per_item = (time.perf_counter() - started) / args.count
     refined, sketches, labels = _load(root)
     real_train, real_test = nuclei_2d("train"), nuclei_2d("test")

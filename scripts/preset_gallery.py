@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 from skimage.segmentation import find_boundaries
 from skimage.transform import resize
 
-from synthscope.phantoms import load_preset, make_item, preset_names
+from synthscope.phantoms import load_preset, preset_names, sketch_item
 
 TILE, CAPTION, COLUMNS = 192, 18, 6
 CLASS_COLOURS = {1: (255, 60, 60), 2: (255, 220, 0), 3: (0, 220, 255)}
@@ -54,7 +54,7 @@ def main():
     draw = ImageDraw.Draw(sheet)
     for index, name in enumerate(names):
         x, y = (index % COLUMNS) * TILE, (index // COLUMNS) * (TILE + CAPTION)
-        sheet.paste(Image.fromarray(tile(make_item(load_preset(name), rng=options.seed + index))), (x, y + CAPTION))
+        sheet.paste(Image.fromarray(tile(sketch_item(load_preset(name), rng=options.seed + index))), (x, y + CAPTION))
         draw.text((x + 4, y + 3), name, fill="black")
     options.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.quantize(colors=256, dither=Image.Dither.NONE).save(options.out, optimize=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synthscope.diffusion import DenoiserConfig, PatchSampler, build_denoiser, save_denoiser, train_denoiser
+from synthscope.diffusion import DenoiserConfig, PatchSampler, build_denoiser, train_denoiser
 from synthscope.sample_data import NUCLEI_SPLITS, nuclei_2d, nuclei_2d_out_of_plane
 
 NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.8, "of": "whole volume", "zoom": 0.5}
@@ -41,7 +41,7 @@ def train_nuclei_2d(out, *, steps, seed, masked=False, out_of_plane=False):
     model = build_denoiser(config)
     patches = PatchSampler(list(images), conditions=conditions, patch_size=config.patch_size)
     started = time.perf_counter()
-    stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=250, seed=seed,
+    stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=250, rng=seed,
                            resume=(Path(out) / "config.json").exists())
     stats["cpu_minutes"] = round((time.perf_counter() - started) / 60, 1)
     stats["parameters"] = sum(p.numel() for p in model.parameters())

@@ -58,6 +58,20 @@ def test_train_then_resume_then_refine(tmp_path):
     assert refined.data.shape == (20, 28) and refined.data.dtype == np.float32 and refined.spacing == {"Y": 0.5, "X": 0.5}
 
 
+def test_the_seed_of_a_training_file_seeds_the_run(tmp_path):
+    def weights(folder, seed):
+        spec = _write_spec(tmp_path, training={**SPEC["training"], "steps": 2, "seed": seed}, out=folder)
+        _invoke("train", spec)
+        return torch.cat([p.flatten() for p in load_denoiser(tmp_path / folder).parameters()])
+
+    torch.manual_seed(0)
+    first = weights("a", 1)
+    torch.manual_seed(0)
+    assert torch.equal(first, weights("b", 1))
+    torch.manual_seed(0)
+    assert not torch.equal(first, weights("c", 2))
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"colour": "red"}, "unknown keys"),
     ({"training": {"batch_size": 2}}, "steps is required"),

@@ -41,13 +41,13 @@ def _reference_loop(model, scheduler, shape, seed, ancestral):
 def test_our_loop_reproduces_the_library_reference_loop(model, sampler, scheduler_class):
     scheduler = scheduler_class(**schedule_options(model.config), timestep_spacing="trailing", clip_sample=True)
     expected = _reference_loop(model, scheduler, (1, 1, 32, 32), 3, ancestral=sampler == "ddpm")
-    ours = sample(model, (32, 32), sampler=sampler, steps=10, generator=3, tile_size=(32, 32), bf16=False)
+    ours = sample(model, (32, 32), sampler=sampler, steps=10, rng=3, tile_size=(32, 32), bf16=False)
     np.testing.assert_allclose(ours, expected, atol=2e-4)
 
 
 def test_sdedit_from_t_near_zero_returns_the_input(model):
     image = np.random.default_rng(0).random((16, 16), dtype=np.float32)
-    out = refine(model, image, stages=[Stage(t_start=1)], steps=1, generator=0)
+    out = refine(model, image, stages=[Stage(t_start=1)], steps=1, rng=0)
     assert np.abs(out - image).max() < 0.05
 
 
@@ -56,7 +56,7 @@ def test_held_region_equals_the_input_at_the_end_of_a_held_stage(model, sampler)
     image = np.random.default_rng(1).random((16, 32), dtype=np.float32)
     hold = np.zeros_like(image)
     hold[:, :12] = 1
-    out = refine(model, image, stages=[Stage(t_start=600, hold=hold)], sampler=sampler, steps=5, generator=0)
+    out = refine(model, image, stages=[Stage(t_start=600, hold=hold)], sampler=sampler, steps=5, rng=0)
     np.testing.assert_allclose(out[:, :12], image[:, :12], atol=1e-5)
     assert np.abs(out[:, 16:] - image[:, 16:]).mean() > 0.05  # the free region did change
 
@@ -67,29 +67,39 @@ def test_stages_run_in_order_and_the_last_held_stage_keeps_its_region(model):
     core[4:12, 4:12] = 1
     stages = [Stage(650, hold=core), Stage(250), Stage(350, hold=core)]
     done = []
-    out = refine(model, image, stages=stages, steps=3, generator=0, callback=lambda d, n, **f: done.append((d, n, f["stage"])))
+    out = refine(model, image, stages=stages, steps=3, rng=0, callback=lambda d, n, **f: done.append((d, n, f["stage"])))
     assert done[0] == (1, 9, 0) and done[-1] == (9, 9, 2)
     np.testing.assert_allclose(out[4:12, 4:12], image[4:12, 4:12], atol=1e-5)
 
 
 def test_same_seed_same_output_whatever_the_tile_batch(model):
     image = np.full((40, 56), 0.5, np.float32)
-    runs = [refine(model, image, steps=3, generator=7, tile_batch=b, bf16=False) for b in (1, 3, 8)]
+    runs = [refine(model, image, steps=3, rng=7, tile_batch=b, bf16=False) for b in (1, 3, 8)]
     np.testing.assert_allclose(runs[0], runs[1], atol=1e-5)
     np.testing.assert_allclose(runs[0], runs[2], atol=1e-5)
-    assert not np.allclose(runs[0], refine(model, image, steps=3, generator=8, bf16=False))
+    assert not np.allclose(runs[0], refine(model, image, steps=3, rng=8, bf16=False))
+
+
+def test_rng_is_an_int_a_numpy_or_a_torch_generator(model):
+    image = np.full((16, 16), 0.5, np.float32)
+    by_int = refine(model, image, steps=2, rng=5, bf16=False)
+    by_torch = refine(model, image, steps=2, rng=torch.Generator().manual_seed(5), bf16=False)
+    np.testing.assert_array_equal(by_int, by_torch)
+    seed = int(np.random.default_rng(1).integers(2**63))  # one draw of the Generator seeds the noise
+    np.testing.assert_array_equal(refine(model, image, steps=2, rng=np.random.default_rng(1), bf16=False),
+                                  refine(model, image, steps=2, rng=seed, bf16=False))
 
 
 def test_an_image_of_one_tile_is_sampled_as_untiled(model):
-    tiled = sample(model, (16, 16), steps=4, generator=1, tile_size=(16, 16), bf16=False)
-    untiled = sample(model, (16, 16), steps=4, generator=1, tile_size=(64, 64), bf16=False)
+    tiled = sample(model, (16, 16), steps=4, rng=1, tile_size=(16, 16), bf16=False)
+    untiled = sample(model, (16, 16), steps=4, rng=1, tile_size=(64, 64), bf16=False)
     np.testing.assert_allclose(tiled, untiled, atol=1e-6)
 
 
 def _border_step(model, overlap):
     """Mean jump of the column-mean profile at tile borders, over the mean jump elsewhere."""
     image = np.full((160, 64), 0.5, np.float32)
-    out = refine(model, image, stages=[Stage(300)], steps=3, generator=0, tile_overlap=overlap, bf16=False)
+    out = refine(model, image, stages=[Stage(300)], steps=3, rng=0, tile_overlap=overlap, bf16=False)
     jumps = np.abs(np.diff(out.mean(axis=0)))
     stride = max(1, round(16 * (1 - overlap)))
     starts = sorted({*range(0, 64 - 16 + 1, stride), 64 - 16})
@@ -104,8 +114,8 @@ def test_no_seams_along_tile_borders(model):
 
 def test_a_2d_model_refines_a_volume_slice_by_slice_with_correlated_noise(model):
     volume = np.full((6, 16, 16), 0.5, np.float32)
-    independent = refine(model, volume, stages=[Stage(800)], steps=3, generator=0)
-    correlated = refine(model, volume, stages=[Stage(800)], steps=3, generator=0, slice_rho=3.0)
+    independent = refine(model, volume, stages=[Stage(800)], steps=3, rng=0)
+    correlated = refine(model, volume, stages=[Stage(800)], steps=3, rng=0, slice_rho=3.0)
     assert correlated.shape == volume.shape
 
     def neighbour_correlation(v):
@@ -124,7 +134,7 @@ def test_slice_noise_has_the_stated_correlation(rho):
 
 def test_a_conditional_3d_model_samples_with_its_condition():
     model = build_denoiser(channels=(8, 8, 8), spatial_dims=3, condition_channels=1, patch_size=(8, 16, 16), axes="ZYX").eval()
-    out = sample(model, (8, 24, 16), condition=np.zeros((8, 24, 16), np.float32), steps=2, generator=0)
+    out = sample(model, (8, 24, 16), condition=np.zeros((8, 24, 16), np.float32), steps=2, rng=0)
     assert out.shape == (8, 24, 16) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1
 
 

@@ -83,7 +83,22 @@ def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
     assert (tmp_path / "b" / "samples_000004.png").is_file()
     ema = load_denoiser(tmp_path / "b")
     assert ema.extra["steps"] == 4 and ema.source["weights"] == "ema.safetensors"
-    assert refine(ema, data[0], steps=2, generator=0).shape == (24, 24)
+    assert refine(ema, data[0], steps=2, rng=0).shape == (24, 24)
+
+
+def test_rng_seeds_training_by_an_int_or_one_draw_of_a_generator():
+    data = [np.random.default_rng(0).random((24, 24)).astype(np.float32)]
+
+    def weights(**seeding):
+        torch.manual_seed(0)
+        model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16))
+        train_denoiser(model, data, steps=2, batch_size=2, bf16=False, **seeding)
+        return torch.cat([p.flatten() for p in model.parameters()])
+
+    torch.testing.assert_close(weights(rng=3), weights(rng=3))
+    assert not torch.equal(weights(rng=3), weights(rng=4))
+    seed = int(np.random.default_rng(4).integers(2**63))
+    torch.testing.assert_close(weights(rng=np.random.default_rng(4)), weights(rng=seed))
 
 
 def test_resume_refuses_a_different_model(tmp_path):

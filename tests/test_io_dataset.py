@@ -85,11 +85,12 @@ def test_round_trip_of_every_kind_of_item(tmp_path):
     write_all(tmp_path / "set")
     dataset = read_dataset(tmp_path / "set")
     assert dataset.info == INFO
-    assert dataset.ids == ["00000", "00001", "00002", "00003"]
-    for index, id_ in enumerate(dataset.ids):
-        _assert_items_equal(dataset.load(id_), make_item(index))
+    assert dataset.ids == ["00000", "00001", "00002", "00003"] and len(dataset) == 4
+    for index, item in enumerate(dataset):  # in id order
+        _assert_items_equal(item, make_item(index))
     assert dataset.load(3).tracks.shape == (3, 4)
     image = read_image(tmp_path / "set/images/00001.tif")  # the sketch, as the item has no image
+    np.testing.assert_array_equal(image.data, make_item(1).picture)
     assert (image.axes, image.spacing, image.data.dtype) == ("ZYX", {"Z": 0.29}, np.float32)
     assert read_image(tmp_path / "set/previews/00002.png").data.shape == (12, 14, 3)
 

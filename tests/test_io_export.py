@@ -27,7 +27,7 @@ def _expected_frames(dataset):
     """(name, image, labels) per frame, as the exporters should cut the items."""
     for index, id_ in enumerate(dataset.ids):
         item = make_item(index)
-        image = item.image if item.image is not None else item.sketch
+        image = item.picture
         if "T" in item.axes:
             for t in range(item.labels.shape[0]):
                 yield f"{id_}_t{t:03d}", image[t], item.labels[t]

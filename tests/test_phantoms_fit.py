@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from synthscope.cli import app
 from synthscope.errors import InputError
 from synthscope.io import write_image
-from synthscope.phantoms import load_preset, make_item
+from synthscope.phantoms import load_preset, sketch_item
 from synthscope.phantoms.fit import compare, fit_preset, fit_report
 from synthscope.phantoms.measure import measure
 
@@ -50,7 +50,7 @@ TRUTH = {
 @pytest.fixture(scope="module")
 def truth():
     preset = load_preset("nuclei-2d", settings=TRUTH)
-    items = [make_item(preset, rng=i) for i in range(6)]
+    items = [sketch_item(preset, rng=i) for i in range(6)]
     return [i.sketch for i in items], [i.labels for i in items]
 
 
@@ -72,7 +72,7 @@ def test_fit_recovers_the_parameters_that_drew_the_data(truth):
 @pytest.mark.parametrize("dimming", [0.2, 0.8])
 def test_fit_recovers_how_dim_the_labelled_sections_are(dimming):
     settings = {**TRUTH, "nuclei.out_of_focus_fraction": 0.5, "nuclei.defocus_dimming": dimming}
-    items = [make_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(6)]
+    items = [sketch_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(6)]
     nuclei = fit_preset([i.sketch for i in items], [i.labels for i in items], rng=0)["nuclei"]
     assert nuclei["defocus_dimming"] == pytest.approx(dimming, abs=0.15)
     assert 0.2 < nuclei["out_of_focus_fraction"] < 0.8
@@ -80,7 +80,7 @@ def test_fit_recovers_how_dim_the_labelled_sections_are(dimming):
 
 def test_fit_spans_the_out_of_plane_light_of_the_examples():
     settings = {**TRUTH, "nuclei.out_of_plane": [0.0, 0.6], "nuclei.out_of_plane_brightness": [0.4, 0.6]}
-    items = [make_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(8)]
+    items = [sketch_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(8)]
     nuclei = fit_preset([i.sketch for i in items], [i.labels for i in items], rng=0)["nuclei"]
     low, high = nuclei["out_of_plane"]
     assert low < 0.15 and 0.25 < high < 0.9, nuclei["out_of_plane"]
@@ -88,7 +88,7 @@ def test_fit_spans_the_out_of_plane_light_of_the_examples():
 
 
 def test_fit_counts_bright_nuclei_as_mitotic():
-    items = [make_item(load_preset("nuclei-2d", settings={**TRUTH, "nuclei.mitotic_fraction": 0.15}), rng=i)
+    items = [sketch_item(load_preset("nuclei-2d", settings={**TRUTH, "nuclei.mitotic_fraction": 0.15}), rng=i)
              for i in range(6)]
     nuclei = fit_preset([i.sketch for i in items], [i.labels for i in items], rng=0)["nuclei"]
     assert nuclei["mitotic_fraction"] == pytest.approx(0.15, abs=0.07)
@@ -104,7 +104,7 @@ def test_fit_report_compares_generated_sketches_with_the_examples(truth):
 
 def test_fit_matches_how_often_evenly_spaced_nuclei_touch():
     settings = {**TRUTH, "nuclei.max_overlap": 0.0, "nuclei.min_distance": 16}
-    items = [make_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(6)]
+    items = [sketch_item(load_preset("nuclei-2d", settings=settings), rng=i) for i in range(6)]
     preset, report = fit_report([i.sketch for i in items], [i.labels for i in items], check_count=6, rng=0)
     touching = {r["statistic"]: r for r in report["comparison"]}["touching"]
     assert preset["nuclei"]["max_overlap"] == 0.0 and preset["nuclei"]["min_distance"] > 0
@@ -113,7 +113,7 @@ def test_fit_matches_how_often_evenly_spaced_nuclei_touch():
 
 def test_measure_sees_a_change_in_what_drew_the_data(truth):
     bigger = load_preset("nuclei-2d", settings={**TRUTH, "nuclei.radius": [10.0, 14.0], "render.blur": 2.5})
-    items = [make_item(bigger, rng=i) for i in range(3)]
+    items = [sketch_item(bigger, rng=i) for i in range(3)]
     rows = {r[0]: r for r in compare(measure(*truth), measure([i.sketch for i in items], [i.labels for i in items]))}
     assert rows["radius"][2] > rows["radius"][1] * 1.2 and rows["blur"][2] > rows["blur"][1]
 

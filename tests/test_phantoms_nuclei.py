@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from synthscope.errors import InputError
-from synthscope.phantoms import load_preset, make_item, nuclei, render
+from synthscope.phantoms import load_preset, nuclei, render, sketch_item
 
 
 def _check_labels(labels, count):
@@ -40,7 +40,7 @@ def test_default_preset_matches_the_model_scale():
 
 
 def test_same_seed_same_item_and_different_seeds_differ():
-    a, b, c = (make_item(load_preset("nuclei-2d", settings={"shape": [96, 96]}), rng=s) for s in (5, 5, 6))
+    a, b, c = (sketch_item(load_preset("nuclei-2d", settings={"shape": [96, 96]}), rng=s) for s in (5, 5, 6))
     assert np.array_equal(a.labels, b.labels) and np.array_equal(a.sketch, b.sketch)
     assert not np.array_equal(a.labels, c.labels) and not np.array_equal(a.sketch, c.sketch)
 

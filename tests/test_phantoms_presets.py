@@ -9,7 +9,7 @@ from scipy import ndimage as ndi
 
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope.phantoms import held_region, load_preset, make_item, nuclei, preset_names, render, timelapse
+from synthscope.phantoms import load_preset, nuclei, preset_names, render, sketch_item, timelapse
 
 SMALL = {"nuclei-3d": {"shape": [16, 64, 64]}, "tissue-3d": {"shape": [16, 64, 64]},
          "timelapse-2d": {"shape": [96, 96], "timelapse.frames": 4}}
@@ -25,7 +25,7 @@ def test_all_named_presets_exist():
 @pytest.mark.parametrize("name", [n for n in preset_names() if not n.startswith("cilia-")] + ["cilia-no-central-pair"])
 def test_every_preset_makes_an_annotated_sketch(name):
     preset = load_preset(name, settings=SMALL.get(name))
-    item = make_item(preset, rng=0)
+    item = sketch_item(preset, rng=0)
     assert item.sketch.dtype == np.float32 and 0 <= item.sketch.min() and item.sketch.max() <= 1
     spatial = item.labels.shape[-len(preset["shape"]):]
     assert spatial == tuple(preset["shape"]) and item.labels.max() > 0
@@ -48,17 +48,6 @@ def test_refine_sections_pass_through():
                       {"t": 250, "hold": None}]
 
 
-def test_held_regions_come_from_the_masks():
-    item = make_item(load_preset("cilia", settings={"cilia.neighbours": 0}), rng=1)
-    axoneme = held_region(item, "axoneme")
-    minus = held_region(item, "axoneme_minus_tubules")
-    assert np.array_equal(minus, axoneme & (item.labels == 0))
-    assert np.array_equal(held_region(item, "background"), item.labels == 0)
-    with pytest.raises(InputError, match="'nucleoli' is not a region"):
-        held_region(item, "nucleoli")
-    assert np.array_equal(held_region(item, "empty"), item.labels == 0)  # no out-of-plane nuclei
-
-
 def test_one_stage_or_several(tmp_path):
     staged = load_preset("nuclei-2d", settings={"refine.stages": [{"t": 300, "hold": None}]})["refine"]
     assert "t_start" not in staged and "hold" not in staged
@@ -68,13 +57,6 @@ def test_one_stage_or_several(tmp_path):
     both.write_text(yaml.safe_dump({**load_preset("cilia"), "refine": {"stages": [{"t": 300}], "t_start": 300}}))
     with pytest.raises(InputError, match="refine.stages replaces refine.t_start and refine.hold"):
         load_preset(both)
-
-
-def test_the_empty_region_leaves_out_the_nuclei_beyond_the_section():
-    item = make_item(load_preset("nuclei-2d", settings={"shape": [96, 96], "nuclei.out_of_plane": 0.5}), rng=0)
-    beyond = item.masks["out_of_plane"] > 0
-    assert beyond.any()
-    np.testing.assert_array_equal(held_region(item, "empty"), held_region(item, "background") & ~beyond)
 
 
 def test_settings_change_nested_keys_and_swap_count_for_density():
@@ -97,7 +79,7 @@ def test_settings_change_nested_keys_and_swap_count_for_density():
         ({"refine.stages": [{"t": 300, "hold": "cytoplasm"}]}, "refine.stages.hold must be one of"),
         ({"refine.temperature": 1}, "refine.temperature is not a refinement key"),
         ({"refine.hold": "cytoplasm"}, "refine.hold must be one of"),
-        ({"nuclei.count": 900}, "cannot place 900 nuclei: at most about"),
+        ({"nuclei.count": 900}, "nuclei-2d: nuclei: cannot place 900 nuclei: at most about"),
         ({"nuclei.radius_distribution": "gamma"}, "nuclei.radius_distribution must be one of 'uniform', 'lognormal'"),
         ({"nuclei.out_of_focus_fraction": 1.5}, r"nuclei.out_of_focus_fraction must be in \[0, 1\]"),
         ({"nuclei.dividing_fraction": 0.6}, r"nuclei.dividing_fraction must be in \[0, 0.5\]"),
@@ -118,7 +100,7 @@ def test_unknown_preset_and_user_files(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("generator: cilia\nshape: [128, 128]\ncilia: {rule: ida-absent, scale: 0.3}\n"
                     "render: {modality: tem}\n")
-    item = make_item(load_preset(path), rng=0)
+    item = sketch_item(load_preset(path), rng=0)
     assert item.metadata["preset"] == "mine" and not item.masks["inner_arms"].any()
     path.write_text("generator: cilia\nshape: [128, 128]\ncilia: {rule: broken}\n")
     with pytest.raises(InputError, match="mine: cilia.rule must be one of normal"):
@@ -161,14 +143,14 @@ REALISTIC = {"nuclei.radius_distribution": "lognormal", "nuclei.out_of_focus_fra
 
 
 def test_presets_take_the_realism_options():
-    item = make_item(load_preset("nuclei-2d", settings={"shape": [128, 128], **REALISTIC}), rng=0)
+    item = sketch_item(load_preset("nuclei-2d", settings={"shape": [128, 128], **REALISTIC}), rng=0)
     assert item.sketch.dtype == np.float32 and 0 <= item.sketch.min() and item.sketch.max() <= 1
     assert any(o["defocus"] > 0 for o in item.metadata["objects"])
     with pytest.raises(InputError, match="nuclei-3d: nuclei.out_of_focus_fraction applies to 2D"):
         load_preset("nuclei-3d", settings={"nuclei.out_of_focus_fraction": 0.2})
-    volume = make_item(load_preset("nuclei-3d", settings={**{k: v for k, v in REALISTIC.items() if "focus" not in k},
-                                                          "shape": [16, 64, 64], "nuclei.dividing_fraction": 0.5}),
-                       rng=0)
+    volume = sketch_item(load_preset("nuclei-3d", settings={**{k: v for k, v in REALISTIC.items() if "focus" not in k},
+                                                            "shape": [16, 64, 64], "nuclei.dividing_fraction": 0.5}),
+                         rng=0)
     assert volume.sketch.shape == (16, 64, 64) and any(o["pair"] for o in volume.metadata["objects"])
 
 

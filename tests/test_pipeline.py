@@ -11,13 +11,16 @@ import tifffile
 from scipy import ndimage as ndi
 from skimage.draw import disk
 
+import synthscope
 import synthscope.diffusion
 from synthscope.annotate import find_mismatches
 from synthscope.diffusion import PatchSampler, build_denoiser, save_denoiser, train_denoiser
 from synthscope.errors import InputError
+from synthscope.io import read_dataset
 from synthscope.models import bundled_models
-from synthscope.phantoms import load_preset, make_item, preset_names
-from synthscope.pipeline import _condition, generate, refine_item
+from synthscope.phantoms import load_preset, preset_names, sketch_item
+from synthscope.pipeline import generate
+from synthscope.refine import RefineSpec, condition, refine_item
 from synthscope.seeds import item_seed
 
 SMALL_2D = {"shape": [64, 64]}
@@ -26,9 +29,9 @@ SMALL_2D = {"shape": [64, 64]}
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     small = {"nuclei-2d": SMALL_2D, "cilia": {"shape": [128, 128], "cilia.scale": 0.2, "cilia.neighbours": 0}}
-    sketches = [make_item(load_preset(name, settings=settings), rng=0).sketch for name, settings in small.items()]
+    sketches = [sketch_item(load_preset(name, settings=settings), rng=0).sketch for name, settings in small.items()]
     model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32))
-    stats = train_denoiser(model, PatchSampler(sketches, patch_size=(32, 32)), steps=30, batch_size=4, seed=0)
+    stats = train_denoiser(model, PatchSampler(sketches, patch_size=(32, 32)), steps=30, batch_size=4, rng=0)
     assert stats["final_loss"] < stats["first_loss"]
     folder = tmp_path_factory.mktemp("model")
     save_denoiser(model, folder)
@@ -52,8 +55,8 @@ def test_sketch_only_data_set(tmp_path):
 
 def test_refined_2d_items_keep_their_label_ids(tmp_path, tiny_model):
     settings = {**SMALL_2D, "refine.model": str(tiny_model), "refine.condition": None, "refine.steps": 3}
-    root = generate("nuclei-2d", count=2, out=tmp_path / "set", seed=3, settings=settings)
-    plain = generate("nuclei-2d", count=2, out=tmp_path / "plain", seed=3, settings={**SMALL_2D, "refine.model": None})
+    root = generate("nuclei-2d", count=2, out=tmp_path / "set", rng=3, settings=settings)
+    plain = generate("nuclei-2d", count=2, out=tmp_path / "plain", rng=3, settings={**SMALL_2D, "refine.model": None})
     for name in ("00000", "00001"):
         refined = tifffile.imread(root / "images" / f"{name}.tif")
         sketch = tifffile.imread(root / "sketches" / f"{name}.tif")
@@ -125,7 +128,7 @@ def test_interrupted_job_resumes_to_the_same_bytes(tmp_path, tiny_model, preset,
 def test_a_folder_holding_another_job_is_refused(tmp_path):
     generate("nuclei-2d", count=1, out=tmp_path / "set", settings={**SMALL_2D, "refine.model": None})
     with pytest.raises(InputError, match="set"):
-        generate("nuclei-2d", count=1, out=tmp_path / "set", seed=5, settings={**SMALL_2D, "refine.model": None})
+        generate("nuclei-2d", count=1, out=tmp_path / "set", rng=5, settings={**SMALL_2D, "refine.model": None})
 
 
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path):
@@ -150,12 +153,12 @@ def test_every_preset_names_a_bundled_model_or_none(name):
 
 
 def test_mask_conditioned_model(tmp_path):
-    items = [make_item(load_preset("nuclei-2d", settings=SMALL_2D), rng=i) for i in range(2)]
+    items = [sketch_item(load_preset("nuclei-2d", settings=SMALL_2D), rng=i) for i in range(2)]
     model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32),
                            condition_channels=1)
     patches = PatchSampler([i.sketch for i in items], conditions=[(i.labels > 0).astype(np.float32) for i in items],
                            patch_size=(32, 32))
-    train_denoiser(model, patches, steps=5, batch_size=2, seed=0)
+    train_denoiser(model, patches, steps=5, batch_size=2, rng=0)
     save_denoiser(model, tmp_path / "model")
     settings = {**SMALL_2D, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
     with pytest.raises(InputError, match="refine.condition=mask"):
@@ -166,12 +169,12 @@ def test_mask_conditioned_model(tmp_path):
 
 
 def test_a_model_conditioned_on_out_of_plane_nuclei_is_given_them(tmp_path):
-    item = make_item(load_preset("nuclei-2d", settings={**SMALL_2D, "nuclei.out_of_plane": 0.5}), rng=0)
+    item = sketch_item(load_preset("nuclei-2d", settings={**SMALL_2D, "nuclei.out_of_plane": 0.5}), rng=0)
     model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32),
                            condition_channels=2)
     conditions = [np.stack([item.labels > 0, item.masks["out_of_plane"] > 0]).astype(np.float32)]
     train_denoiser(model, PatchSampler([item.sketch], conditions=conditions, patch_size=(32, 32)), steps=2,
-                   batch_size=2, seed=0)
+                   batch_size=2, rng=0)
     save_denoiser(model, tmp_path / "model")
     settings = {**SMALL_2D, "nuclei.out_of_plane": 0.5, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
     with pytest.raises(InputError, match="refine.condition=mask\\+out_of_plane"):
@@ -179,17 +182,17 @@ def test_a_model_conditioned_on_out_of_plane_nuclei_is_given_them(tmp_path):
     root = generate("nuclei-2d", count=1, out=tmp_path / "set",
                     settings={**settings, "refine.condition": "mask+out_of_plane"})
     assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)
-    condition = _condition(item, "mask+out_of_plane")
-    np.testing.assert_array_equal(condition, [item.labels > 0, item.masks["out_of_plane"] > 0])
-    assert condition[1].any() and not (condition[0] * condition[1]).any()
+    channels = condition(item, "mask+out_of_plane")
+    np.testing.assert_array_equal(channels, [item.labels > 0, item.masks["out_of_plane"] > 0])
+    assert channels[1].any() and not (channels[0] * channels[1]).any()
     plain = dataclasses.replace(item, masks={})
-    assert not _condition(plain, "mask+out_of_plane")[1].any()
+    assert not condition(plain, "mask+out_of_plane")[1].any()
 
 
 # The mismatch policy, with a refinement stub that paints an object into the background and erases one.
 
 def _item(**settings):
-    return make_item(load_preset("nuclei-2d", settings={"shape": [96, 96], "nuclei.count": 8, **settings}), rng=1)
+    return sketch_item(load_preset("nuclei-2d", settings={"shape": [96, 96], "nuclei.count": 8, **settings}), rng=1)
 
 
 def _stub_refine(monkeypatch, item, *, paint, erase=None):
@@ -201,11 +204,11 @@ def _stub_refine(monkeypatch, item, *, paint, erase=None):
     assert depth[centre] > 12  # room for a disk of radius 7 far from every label
     calls = []
 
-    def refine(denoiser, sketch, *, generator, **_):
-        calls.append(generator)
+    def refine(denoiser, sketch, *, rng, **_):
+        calls.append(rng)
         image = sketch.copy()
         target = image[-1] if image.ndim == 3 else image  # a time-lapse: paint into the last frame
-        if paint(generator):
+        if paint(rng):
             target[disk(centre, 7, shape=target.shape)] = 0.8
         if erase is not None:
             target[frame == erase] = 0.1
@@ -226,7 +229,7 @@ def _agrees(item):
 def test_retry_keeps_the_first_clean_refinement(monkeypatch):
     item = _item()
     calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: seed == 5)
-    out = refine_item(item, None, {**OPTIONS, "mismatch": "retry"}, seed=5)
+    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "mismatch": "retry"}), rng=5)
     report = out.metadata["refinement"]
     assert calls == [5, item_seed(5, 1)]  # the second seed is derived from the item's
     assert report["attempts"] == 2 and report["unlabeled_objects"] == 1 and report["empty_labels"] == []
@@ -237,7 +240,7 @@ def test_retry_keeps_the_first_clean_refinement(monkeypatch):
 def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
     item = _item()
     calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
-    out = refine_item(item, None, {**OPTIONS, "retries": 3}, seed=5)  # retry is the default
+    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "retries": 3}), rng=5)  # retry is the default
     report = out.metadata["refinement"]
     new = int(item.labels.max()) + 1
     assert calls == [5, item_seed(5, 1), item_seed(5, 2), item_seed(5, 3)]
@@ -245,7 +248,8 @@ def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
     assert report["unlabeled_objects"] == 1 and report["empty_labels"] == [3]
     assert report["added"] == [new] and report["lost"] == [3]
     assert out.labels[centre] == new and "3" not in report["iou"] and _agrees(out)
-    again = refine_item(item, None, {**OPTIONS, "retries": 3}, seed=5)  # the same seed, the same bytes
+    # the same seed, the same bytes
+    again = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "retries": 3}), rng=5)
     assert again.image.tobytes() == out.image.tobytes() and again.labels.tobytes() == out.labels.tobytes()
     assert json.dumps(again.metadata) == json.dumps(out.metadata)
 
@@ -254,7 +258,7 @@ def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
 def test_relabel_and_keep(monkeypatch, policy):
     item = _item()
     calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
-    out = refine_item(item, None, {**OPTIONS, "mismatch": policy}, seed=5)
+    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "mismatch": policy}), rng=5)
     report = out.metadata["refinement"]
     assert calls == [5] and report["attempts"] == 1
     assert report["unlabeled_objects"] == 1 and report["empty_labels"] == [3]
@@ -267,15 +271,15 @@ def test_relabel_and_keep(monkeypatch, policy):
 
 
 def test_relabel_keeps_time_lapse_tracks_consistent(monkeypatch):
-    item = make_item(load_preset("timelapse-2d", settings={"shape": [96, 96], "timelapse.frames": 3,
-                                                           "timelapse.count": 6}), rng=0)
+    item = sketch_item(load_preset("timelapse-2d", settings={"shape": [96, 96], "timelapse.frames": 3,
+                                                             "timelapse.count": 6}), rng=0)
     lost = int(item.labels[-1][item.labels[-1] > 0][0])
     child = int(next(i for i in _ids(item.labels) if i != lost))
     tracks = item.tracks.copy()
     tracks[tracks[:, 0] == child, 3] = lost  # pretend `child` divided from the lost track
     item = dataclasses.replace(item, tracks=tracks)
     _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=lost)
-    out = refine_item(item, None, {**OPTIONS, "mismatch": "relabel"}, seed=0)
+    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "mismatch": "relabel"}), rng=0)
     report = out.metadata["refinement"]
     new = int(item.labels.max()) + 1
     assert report["lost"] == [lost] and report["added"] == [new] and _agrees(out)
@@ -290,3 +294,50 @@ def test_a_bad_mismatch_policy_is_refused_before_any_work(tmp_path):
         with pytest.raises(InputError, match=message):
             generate("nuclei-2d", count=1, out=tmp_path / "x", settings={**SMALL_2D, key: value})
     assert not (tmp_path / "x").exists()
+
+
+# The in-memory item API: item i of make_item equals item i of the written data set, byte for byte.
+
+ITEM_CASES = {
+    "nuclei-2d": {**SMALL_2D, "refine.condition": None, "refine.steps": 2},
+    "nuclei-3d": {"shape": [8, 32, 32], "refine.steps": 2, "refine.slice_rho": 1.0},
+    "timelapse-2d": {"shape": [64, 64], "timelapse.frames": 3, "timelapse.count": 4, "refine.steps": 2},
+    "cilia": CILIA,
+}
+
+
+def _same_item(made, written):
+    for name in ("labels", "sketch", "image", "classes", "tracks"):
+        ours, theirs = getattr(made, name), getattr(written, name)
+        assert (ours is None) == (theirs is None), name
+        if ours is not None:
+            assert ours.dtype == theirs.dtype and ours.tobytes() == theirs.tobytes(), name
+    assert sorted(made.masks) == sorted(written.masks)
+    for name, mask in made.masks.items():
+        assert mask.tobytes() == written.masks[name].tobytes(), name
+    assert made.axes == written.axes and made.spacing == written.spacing
+    assert json.loads(json.dumps(made.metadata)) == written.metadata
+
+
+@pytest.mark.parametrize("refined", [False, True], ids=["sketch", "refined"])
+@pytest.mark.parametrize("preset", list(ITEM_CASES))
+def test_make_item_equals_the_written_item(tmp_path, tiny_model, preset, refined):
+    settings = {**ITEM_CASES[preset], "refine.model": str(tiny_model) if refined else None}
+    root = generate(preset, count=2, out=tmp_path / "set", rng=7, settings=settings)
+    written = read_dataset(root)
+    maker = synthscope.ItemMaker(preset, rng=7, settings=settings)
+    assert (maker.denoiser is not None) == refined
+    for index in (1, 0):  # any order: item i depends only on (rng, i)
+        _same_item(maker(index), written.load(index))
+    _same_item(synthscope.make_item(preset, 1, rng=7, settings=settings), written.load(1))
+
+
+def test_item_maker_refuses_bad_input_before_any_work():
+    with pytest.raises(InputError, match="rng must be a non-negative integer"):
+        synthscope.ItemMaker("nuclei-2d", rng=-1)
+    maker = synthscope.ItemMaker("nuclei-2d", settings={**SMALL_2D, "refine.model": None})
+    with pytest.raises(InputError, match="an item index is a non-negative integer"):
+        maker(-1)
+    seeded = [synthscope.ItemMaker("nuclei-2d", rng=np.random.default_rng(4), settings={**SMALL_2D, "refine.model": None})
+              for _ in range(2)]
+    assert seeded[0].seed == seeded[1].seed and seeded[0](0).labels.tobytes() == seeded[1](0).labels.tobytes()

@@ -16,14 +16,16 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 from synthscope.errors import InputError
 from synthscope.item import Item
 
-__all__ = ["InputError", "Item", "__version__", "generate"]
+__all__ = ["InputError", "Item", "ItemMaker", "__version__", "generate", "make_item"]
+
+# Imported on first use so that `synthscope --help`, which imports this package, does not
+# pay for SciPy and scikit-image.
+_LAZY = {"generate": "synthscope.pipeline", "make_item": "synthscope.maker", "ItemMaker": "synthscope.maker"}
 
 
 def __getattr__(name):
-    # `synthscope.generate` is imported on first use so that `synthscope --help`, which
-    # imports this package, does not pay for SciPy and scikit-image.
-    if name == "generate":
-        from synthscope.pipeline import generate
+    if name in _LAZY:
+        from importlib import import_module
 
-        return generate
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'synthscope' has no attribute {name!r}")

@@ -44,9 +44,9 @@ class Item:
     Examples
     --------
     >>> import numpy as np
-    >>> item = Item(labels=np.zeros((4, 5), np.uint16), axes="YX")
-    >>> item.image_axes
-    'YX'
+    >>> item = Item(labels=np.zeros((4, 5), np.uint16), axes="YX", sketch=np.zeros((2, 4, 5), np.float32))
+    >>> item.image_axes, item.picture is item.sketch
+    ('CYX', True)
     """
 
     labels: np.ndarray
@@ -66,9 +66,16 @@ class Item:
             raise ValueError("labels carry no channel axis; put channels in the sketch and image")
 
     @property
-    def image_axes(self):
+    def picture(self) -> np.ndarray | None:
+        """What the item looks like: the refined `image` when there is one, else the `sketch`.
+
+        None when the item has neither. It is what a data set stores in ``images/``.
+        """
+        return self.image if self.image is not None else self.sketch
+
+    @property
+    def image_axes(self) -> str:
         """Axes of `sketch` and `image`: `axes`, with ``"C"`` in front for multi-channel."""
-        pictured = self.image if self.image is not None else self.sketch
-        if pictured is not None and pictured.ndim == self.labels.ndim + 1:
+        if self.picture is not None and self.picture.ndim == self.labels.ndim + 1:
             return "C" + self.axes
         return self.axes

@@ -1,4 +1,4 @@
-"""Per-item seeds: item i of a data set is the same however the set is made."""
+"""Seeds: item i of a data set is the same however the set is made; the seed an `rng` stands for."""
 
 import numpy as np
 
@@ -31,3 +31,31 @@ def item_seed(base_seed, index):
     """
     state = np.random.SeedSequence([int(base_seed), int(index)]).generate_state(2, dtype=np.uint32)
     return int((int(state[0]) << 31) ^ int(state[1]))
+
+
+def as_seed(rng: int | np.random.Generator | None) -> int:
+    """Return the integer seed that `rng` stands for, e.g. for ``torch.Generator.manual_seed``.
+
+    Parameters
+    ----------
+    rng : int, numpy.random.Generator or None
+        An int is its own seed; a Generator gives one draw (and so advances); None
+        gives fresh entropy from the operating system.
+
+    Returns
+    -------
+    seed : int
+        Non-negative for a Generator or None, below ``2**63``.
+
+    Examples
+    --------
+    >>> as_seed(7)
+    7
+    >>> as_seed(np.random.default_rng(0)) == as_seed(np.random.default_rng(0))
+    True
+    """
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**63))
+    if rng is None:
+        return np.random.SeedSequence().entropy % 2**63
+    return int(rng)

@@ -68,6 +68,17 @@ def parse_settings(pairs):
     return settings
 
 
+def parse_percentiles(text):
+    """Turn ``--percentiles LOW,HIGH`` (e.g. ``"1,99.8"``) into two floats."""
+    from synthscope.errors import InputError
+
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"--percentiles {text!r}: expected LOW,HIGH such as 1,99.8") from None
+    return low, high
+
+
 @app.callback()
 def _root():
     """Fully annotated synthetic microscopy data with diffusion models."""

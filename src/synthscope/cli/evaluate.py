@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, progress_bar
+from synthscope.cli._app import app, console, parse_percentiles, progress_bar
 
 evaluate_app = typer.Typer(help="Score images, segmentations and synthetic data sets.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
@@ -92,7 +92,7 @@ def downstream(
         items = _dataset_items(synthetic) or []
         if not items:
             raise InputError(f"{synthetic}: not a synthscope data set (no dataset.json)")
-        data = ([_picture(item) for _, item in items], [item.labels for _, item in items])
+        data = ([item.picture for _, item in items], [item.labels for _, item in items])
     with progress_bar("downstream") as callback:
         report = downstream_benchmark(
             nuclei_2d("train"),
@@ -142,32 +142,25 @@ def _dataset_items(path):
     dataset = read_dataset(path)
     if not dataset.ids:
         raise InputError(f"{path}: the data set has no complete item")
-    return [(id_, dataset.load(id_)) for id_ in dataset.ids]
-
-
-def _picture(item):
-    return item.image if item.image is not None else item.sketch
+    return list(zip(dataset.ids, dataset))
 
 
 def _read_images(path, *, percentiles):
     import numpy as np
 
     from synthscope.errors import InputError
-    from synthscope.evaluate.segmenter import normalise
+    from synthscope.intensity import percentile_normalize
     from synthscope.io import read_image
 
     items = _dataset_items(path)
-    images = [_picture(item) for _, item in items] if items else [read_image(f).data for f in _files(path)]
+    images = [item.picture for _, item in items] if items else [read_image(f).data for f in _files(path)]
     if percentiles is None:
         for image in images:
             if not np.issubdtype(image.dtype, np.floating):
                 raise InputError(f"{path}: images are {image.dtype}; pass --percentiles 1,99.8 to map them to [0, 1]")
         return images
-    try:
-        low, high = (float(v) for v in percentiles.split(","))
-    except ValueError:
-        raise InputError(f"--percentiles {percentiles!r}: expected LOW,HIGH such as 1,99.8") from None
-    return [normalise(image, low=low, high=high) for image in images]
+    low, high = parse_percentiles(percentiles)
+    return [percentile_normalize(image, low, high) for image in images]
 
 
 def _read_labels(path):

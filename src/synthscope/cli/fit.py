@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console
+from synthscope.cli._app import app, console, parse_percentiles
 
 
 @app.command()
@@ -26,8 +26,7 @@ def fit(
     import yaml
 
     from synthscope.errors import InputError
-    from synthscope.io import read_annotated
-    from synthscope.io._atomic import write_text
+    from synthscope.io import read_annotated, write_text
     from synthscope.phantoms.fit import fit_report, fit_table
 
     if out.suffix not in (".yaml", ".yml"):
@@ -57,14 +56,10 @@ def _normalised(data, percentiles, name):
     import numpy as np
 
     from synthscope.errors import InputError
-    from synthscope.evaluate.segmenter import normalise
+    from synthscope.intensity import percentile_normalize
 
     if percentiles is None:
         if not np.issubdtype(data.dtype, np.floating) or data.min() < 0 or data.max() > 1:
             raise InputError(f"{name}: intensities are {data.dtype} outside [0, 1]; pass --percentiles 1,99.8")
         return data
-    try:
-        low, high = (float(v) for v in percentiles.split(","))
-    except ValueError:
-        raise InputError(f"--percentiles {percentiles!r}: expected LOW,HIGH such as 1,99.8") from None
-    return normalise(data, low=low, high=high)
+    return percentile_normalize(data, *parse_percentiles(percentiles))

@@ -60,7 +60,7 @@ def _run(preset, *, count, out, seed, settings, what):
     from synthscope.pipeline import generate as run_generate
 
     with progress_bar(what) as callback:
-        root = run_generate(preset, count=count, out=out, seed=seed, settings=settings, callback=callback)
+        root = run_generate(preset, count=count, out=out, rng=seed, settings=settings, callback=callback)
     console.print(f"wrote {count} items to {root} (previews in {root / 'previews'})", highlight=False)
 
 

@@ -36,6 +36,6 @@ def refine(
     denoiser = load_denoiser(model)
     with progress_bar("refining") as callback:
         refined = run_refine(denoiser, data.astype(np.float32), stages=[Stage(t_start=t_start)], sampler=sampler,
-                             steps=steps, generator=seed, slice_rho=slice_rho, callback=callback)
+                             steps=steps, rng=seed, slice_rho=slice_rho, callback=callback)
     write_image(out, refined, axes=picture.axes, spacing=picture.spacing)
     console.print(f"wrote {out}", highlight=False)

@@ -11,7 +11,7 @@ The file has four sections; paths are relative to the file::
       pattern: "*.tif*"      # folder only
       percentiles: [1, 99.8] # map each image to [0, 1]; omit for images already in [0, 1]
       condition: null        # data set only: sketch or mask, for a conditional model
-    training:   # train_denoiser keywords: steps, batch_size, lr, ema_decay, bf16, checkpoint_every, seed
+    training:   # train_denoiser keywords: steps, batch_size, lr, ema_decay, bf16, checkpoint_every; seed (its rng)
       steps: 4000
     out: runs/my-model       # the model folder, checkpointed as training goes
 """
@@ -43,8 +43,10 @@ def train(
     model_config = DenoiserConfig.from_dict(spec.get("model") or {})
     patches = _patches(config.parent, spec.get("data") or {}, model_config)
     model = build_denoiser(model_config, condition_channels=patches.condition_channels)
+    # The file says seed, train_denoiser rng.
+    training = {("rng" if key == "seed" else key): value for key, value in spec["training"].items()}
     with progress_bar("training") as callback:
-        stats = train_denoiser(model, patches, checkpoint_dir=out, resume=resume, callback=callback, **spec["training"])
+        stats = train_denoiser(model, patches, checkpoint_dir=out, resume=resume, callback=callback, **training)
     minutes = stats["seconds"] / 60
     console.print(f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {minutes:.1f} min", highlight=False)
 

@@ -5,7 +5,6 @@ Loading reads JSON and safetensors only, so a checkpoint can never run code.
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import safetensors
@@ -13,6 +12,7 @@ import safetensors.torch
 
 from synthscope.diffusion.denoiser import Denoiser, DenoiserConfig
 from synthscope.errors import InputError
+from synthscope.io import atomic_path, write_text
 
 
 def save_denoiser(model, folder, *, ema=None, extra=None):
@@ -47,9 +47,10 @@ def save_denoiser(model, folder, *, ema=None, extra=None):
     folder.mkdir(parents=True, exist_ok=True)
     for name, module in (("model", model), ("ema", ema)):
         if module is not None:
-            _atomic(folder / f"{name}.safetensors", lambda p, m=module: safetensors.torch.save_model(m, str(p)))
+            with atomic_path(folder / f"{name}.safetensors") as tmp:
+                safetensors.torch.save_model(module, str(tmp))
     record = {**model.config.to_dict(), "extra": extra or {}}
-    _atomic(folder / "config.json", lambda p: p.write_text(json.dumps(record, indent=2) + "\n"))
+    write_text(folder / "config.json", json.dumps(record, indent=2) + "\n")
 
 
 def load_denoiser(name_or_path):
@@ -110,12 +111,6 @@ def _resolve(name_or_path):
     if bundled is not None:
         return Path(str(bundled))
     raise InputError(f"{name_or_path}: no model folder (config.json + model.safetensors) and no bundled model of that name")
-
-
-def _atomic(path, write):
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    os.replace(temporary, path)
 
 
 def _sha256(path):

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from synthscope.errors import InputError
+from synthscope.intensity import percentile_normalize
 
 
 class PatchSampler:
@@ -85,11 +86,10 @@ class PatchSampler:
 
         if condition not in (None, "sketch", "mask"):
             raise InputError(f"condition: expected None, 'sketch' or 'mask', got {condition!r}")
-        dataset = read_dataset(root)
-        items = [dataset.load(i) for i in dataset.ids]
+        items = list(read_dataset(root))
         if not items:
             raise InputError(f"{root}: the data set has no complete items")
-        images = [item.image if item.image is not None else item.sketch for item in items]
+        images = [item.picture for item in items]
         conditions = None
         if condition is not None:
             conditions = [item.sketch if condition == "sketch" else (item.labels > 0) for item in items]
@@ -132,8 +132,7 @@ class PatchSampler:
         if any(s < p for s, p in zip(array.shape[-dims:], self.patch_size)):
             raise InputError(f"{name}: shape {array.shape} is smaller than the patch {self.patch_size}")
         if percentiles is not None:
-            low, high = np.percentile(array, percentiles)
-            array = np.clip((array - low) / max(high - low, 1e-12), 0, 1)
+            array = percentile_normalize(array, *percentiles, dtype=None)
         if not (array.min() >= 0 and array.max() <= 1):
             raise InputError(f"{name}: values must be in [0, 1], got [{array.min():.3g}, {array.max():.3g}]; "
                              "pass percentiles to normalise")

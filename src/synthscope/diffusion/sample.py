@@ -12,10 +12,11 @@ import numpy as np
 import torch
 
 from synthscope.diffusion.denoiser import autocast, from_model_range, to_model_range
-from synthscope.diffusion.schedulers import check_sampler, make_scheduler, training_scheduler
+from synthscope.diffusion.schedulers import make_scheduler, training_scheduler
 from synthscope.diffusion.slice_noise import slice_noise
 from synthscope.diffusion.tiling import check_tiling, predict_tiled
 from synthscope.errors import InputError
+from synthscope.seeds import as_seed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Stage:
     hold: np.ndarray | None = None
 
 
-def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20, generator=None,
+def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20, rng=None,
            tile_size=None, tile_overlap=0.25, tile_batch=8, slice_rho=None, bf16=None, callback=None):
     """Return `image` refined by `model`: SDEdit, or several region-held stages in order.
 
@@ -55,8 +56,10 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
         DPM-Solver++ (fast default), DDIM, or ancestral DDPM.
     steps : int
         Network evaluations per stage (at most its ``t_start``).
-    generator : torch.Generator or int, optional
-        Source of all noise; the same seed gives the same output whatever the tiling.
+    rng : int, numpy.random.Generator or torch.Generator, optional
+        Source of all noise: a torch generator seeded with the int (or with one draw
+        of the numpy Generator; fresh entropy when None), or the torch generator
+        itself. The same seed gives the same output whatever the tiling.
     tile_size : tuple of int, optional
         Tile shape; the model's training patch size when omitted.
     tile_overlap : float
@@ -80,7 +83,7 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
     --------
     >>> from synthscope.diffusion import build_denoiser
     >>> model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)).eval()
-    >>> out = refine(model, np.full((16, 24), 0.5, np.float32), stages=[Stage(t_start=100)], steps=2, generator=0)
+    >>> out = refine(model, np.full((16, 24), 0.5, np.float32), stages=[Stage(t_start=100)], steps=2, rng=0)
     >>> out.shape, out.dtype
     ((16, 24), dtype('float32'))
     """
@@ -92,7 +95,7 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
     holds = [None if s.hold is None else layout.to_batch(s.hold, 1, "hold") for s in stages]
     # Fresh schedulers, one per stage, made first: this also checks every stage before any work.
     schedules = [make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start) for stage in stages]
-    run = _Run(model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
+    run = _Run(model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
     add_noise = training_scheduler(model.config).add_noise
     total, done, x = sum(len(timesteps) for _, timesteps in schedules), 0, x_input
     for index, ((scheduler, timesteps), hold) in enumerate(zip(schedules, holds)):
@@ -103,23 +106,23 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
     return layout.from_batch(x)
 
 
-def sample(model, shape, *, condition=None, sampler="dpm", steps=20, generator=None,
+def sample(model, shape, *, condition=None, sampler="dpm", steps=20, rng=None,
            tile_size=None, tile_overlap=0.25, tile_batch=8, slice_rho=None, bf16=None, callback=None):
     """Return a new image of `shape` generated from pure noise.
 
-    Parameters are those of `refine`; `shape` is the shape of the image to make
-    (spatial, or with a leading channel axis).
+    Parameters are those of `refine`; `shape` is the
+    shape of the image to make (spatial, or with a leading channel axis).
 
     Examples
     --------
     >>> from synthscope.diffusion import build_denoiser
     >>> model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)).eval()
-    >>> sample(model, (16, 16), steps=2, generator=0).shape
+    >>> sample(model, (16, 16), steps=2, rng=0).shape
     (16, 16)
     """
     layout = _Layout(model.config, tuple(shape))
     scheduler, timesteps = make_scheduler(model.config, sampler, steps=steps)
-    run = _Run(model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
+    run = _Run(model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
     x = run.noise() * scheduler.init_noise_sigma
     return layout.from_batch(_denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0)))
 
@@ -142,7 +145,7 @@ def _denoise(run, scheduler, timesteps, x, *, callback, hold=None, known=None):
 class _Run:
     """What every step of a run shares: the model call (tiled, autocast) and the noise source."""
 
-    def __init__(self, model, layout, condition, generator, tile_size, tile_overlap, tile_batch, slice_rho, bf16):
+    def __init__(self, model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16):
         config = model.config
         if (condition is None) != (config.condition_channels == 0):
             raise InputError(f"condition: the model takes {config.condition_channels} condition channels, "
@@ -154,9 +157,7 @@ class _Run:
         check_tiling(self.tile_size, tile_overlap, tile_batch, ndim=config.spatial_dims)
         if slice_rho is not None and slice_rho < 0:
             raise InputError(f"slice_rho: expected a non-negative number, got {slice_rho}")
-        if not isinstance(generator, torch.Generator):
-            seed = np.random.SeedSequence().entropy % 2**63 if generator is None else int(generator)
-            generator = torch.Generator().manual_seed(seed)
+        generator = rng if isinstance(rng, torch.Generator) else torch.Generator().manual_seed(as_seed(rng))
         self.model, self.shape, self.generator = model, layout.batch_shape, generator
         self.tile_overlap, self.tile_batch, self.slice_rho, self.bf16 = tile_overlap, tile_batch, slice_rho, bf16
 

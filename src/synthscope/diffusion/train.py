@@ -7,7 +7,9 @@ that a run resumes from exactly, and a PNG grid of samples at each checkpoint.
 import copy
 import dataclasses
 import json
+import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +18,29 @@ import torch
 import torch.nn.functional as F
 
 from synthscope.diffusion.checkpoint import load_denoiser, save_denoiser
-from synthscope.diffusion.denoiser import autocast, to_model_range, use_bf16
+from synthscope.diffusion.denoiser import Denoiser, autocast, to_model_range, use_bf16
 from synthscope.diffusion.patches import PatchSampler
 from synthscope.diffusion.schedulers import training_scheduler
 from synthscope.errors import InputError
+from synthscope.io import atomic_path, write_text
+from synthscope.seeds import as_seed
 
 
-def train_denoiser(model, patches, *, steps, batch_size=8, lr=5e-4, ema_decay=0.999, bf16=None,
-                   checkpoint_dir=None, checkpoint_every=500, resume=False, seed=0, callback=None):
+def train_denoiser(
+    model: Denoiser,
+    patches: PatchSampler | Sequence[np.ndarray],
+    *,
+    steps: int,
+    batch_size: int = 8,
+    lr: float = 5e-4,
+    ema_decay: float = 0.999,
+    bf16: bool | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 500,
+    resume: bool = False,
+    rng: int | np.random.Generator = 0,
+    callback: Callable[..., None] | None = None,
+) -> dict:
     """Train `model` in place and return training statistics.
 
     Parameters
@@ -49,8 +66,9 @@ def train_denoiser(model, patches, *, steps, batch_size=8, lr=5e-4, ema_decay=0.
         optimiser and random states for `resume` and a ``samples_{step}.png`` grid.
     resume : bool
         Continue from the checkpoint in `checkpoint_dir` (the same run, step for step).
-    seed : int
-        Seeds patch draws, noise and timesteps.
+    rng : int or numpy.random.Generator
+        Seeds patch draws, noise and timesteps (a Generator gives one draw, the seed of
+        both the patch draws and the torch generator of noise and timesteps).
     callback : callable, optional
         ``callback(done, total, loss=...)`` after each step.
 
@@ -82,7 +100,8 @@ def train_denoiser(model, patches, *, steps, batch_size=8, lr=5e-4, ema_decay=0.
     scheduler = training_scheduler(model.config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    rng, generator, start = np.random.default_rng(seed), torch.Generator().manual_seed(seed), 0
+    base_seed = as_seed(rng)
+    rng, generator, start = np.random.default_rng(base_seed), torch.Generator().manual_seed(base_seed), 0
     if resume and (Path(checkpoint_dir) / "training.json").is_file():
         start = _restore(Path(checkpoint_dir), model, ema, optimizer, rng, generator)
     bf16 = use_bf16(bf16) if bf16 is not None or model.config.spatial_dims == 2 else False
@@ -128,11 +147,10 @@ def _checkpoint(folder, model, ema, optimizer, rng, generator, step, losses):
     state = optimizer.state_dict()
     tensors = {f"{i}.{key}": value for i, entry in state["state"].items() for key, value in entry.items()}
     tensors["generator"] = generator.get_state()
-    safetensors.torch.save_file(tensors, str(folder / ".training.safetensors.tmp"))
-    (folder / ".training.safetensors.tmp").replace(folder / "training.safetensors")
+    with atomic_path(folder / "training.safetensors") as tmp:
+        safetensors.torch.save_file(tensors, str(tmp))
     record = {"step": step, "rng": rng.bit_generator.state, "param_groups": state["param_groups"]}
-    (folder / ".training.json.tmp").write_text(json.dumps(record))
-    (folder / ".training.json.tmp").replace(folder / "training.json")
+    write_text(folder / "training.json", json.dumps(record))
     if ema.config.condition_channels == 0:
         _write_grid(folder / f"samples_{step:06d}.png", ema)
 
@@ -163,7 +181,8 @@ def _write_grid(path, model):
 
     config = model.config
     shape = (4, *config.patch_size) if config.spatial_dims == 2 else config.patch_size
-    images = sample(model, (config.in_channels, *shape), steps=20, generator=0)[0]
+    images = sample(model, (config.in_channels, *shape), steps=20, rng=0)[0]
     images = images[np.linspace(0, len(images) - 1, 4).round().astype(int)]
     grid = np.concatenate([np.pad(image, 1, constant_values=1) for image in images], axis=1)
-    Image.fromarray((grid * 255).round().astype(np.uint8)).save(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray((grid * 255).round().astype(np.uint8)).save(tmp)

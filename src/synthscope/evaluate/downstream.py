@@ -10,14 +10,17 @@ less scores lower here.
 
 import functools
 import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from synthscope.errors import InputError
 from synthscope.evaluate.matching import match_instances, seg_score
-from synthscope.evaluate.segmenter import segment, train_segmenter
+from synthscope.evaluate.segmenter import SegmenterNetwork, segment, train_segmenter
 
 CONDITIONS = ("real", "synthetic", "real+synthetic")
+# Images and their instance labels, as every data set here is given.
+Pairs = tuple[Sequence[np.ndarray], Sequence[np.ndarray]]
 
 
 def _summary(values):
@@ -31,19 +34,19 @@ def _summary(values):
 
 
 def downstream_benchmark(
-    train,
-    test,
+    train: Pairs,
+    test: Pairs,
     *,
-    synthetic=None,
-    k_real=None,
-    seeds=(0, 1, 2),
-    steps=600,
-    batch_size=8,
-    patch_size=96,
-    channels=(16, 32, 64, 128),
-    real_fraction=None,
-    callback=None,
-):
+    synthetic: Pairs | None = None,
+    k_real: int | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    steps: int = 600,
+    batch_size: int = 8,
+    patch_size: int = 96,
+    channels: Sequence[int] = SegmenterNetwork.channels,
+    real_fraction: float | None = None,
+    callback: Callable[..., None] | None = None,
+) -> dict:
     """Train the fixed segmenter on real, synthetic and mixed data; score it on real test images.
 
     Parameters

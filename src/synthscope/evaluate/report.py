@@ -8,6 +8,8 @@ import pathlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from synthscope.io import atomic_path, write_text
+
 COLOURS = ((31, 119, 180), (255, 127, 14))
 
 
@@ -126,10 +128,12 @@ def image_grid(rows, *, titles, size=96):
     return grid
 
 
-def write_report(report, folder, *, name, table, figure=None):
+def write_report(
+    report: dict, folder: str | os.PathLike, *, name: str, table: str, figure: Image.Image | None = None
+) -> list[pathlib.Path]:
     """Write ``{name}.json``, ``{name}.md`` and, given `figure`, ``{name}.png`` into `folder`.
 
-    Each file is written to a temporary name first and then renamed.
+    Each file is written to a temporary name first and then renamed (`synthscope.io.atomic_path`).
 
     Returns
     -------
@@ -141,10 +145,9 @@ def write_report(report, folder, *, name, table, figure=None):
     paths = []
     for suffix, text in contents.items():
         paths.append(folder / f"{name}{suffix}")
-        paths[-1].with_suffix(".tmp").write_text(text, encoding="utf-8")
-        os.replace(paths[-1].with_suffix(".tmp"), paths[-1])
+        write_text(paths[-1], text)
     if figure is not None:
         paths.append(folder / f"{name}.png")
-        figure.save(paths[-1].with_suffix(".tmp"), format="PNG")
-        os.replace(paths[-1].with_suffix(".tmp"), paths[-1])
+        with atomic_path(paths[-1]) as tmp:
+            figure.save(tmp, format="PNG")
     return paths

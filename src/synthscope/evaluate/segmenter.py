@@ -8,28 +8,59 @@ right-angle rotations for a fixed number of steps under bfloat16 autocast, so a 
 means the same work whatever the data.
 """
 
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import ndimage
 from skimage.morphology import remove_small_objects
 from skimage.segmentation import find_boundaries, relabel_sequential, watershed
 
 from synthscope.errors import InputError
+from synthscope.intensity import percentile_normalize
+from synthscope.nets import segmentation_unet
+
+if TYPE_CHECKING:
+    import torch
 
 BACKGROUND, INTERIOR, BOUNDARY = 0, 1, 2
 # The thin boundary class is rare; weighting it keeps touching objects apart.
 CLASS_WEIGHTS = (1.0, 1.0, 5.0)
+# Every image the segmenter sees, in training and in `segment`, is mapped to [0, 1] by these.
+PERCENTILES = (1.0, 99.8)
 
 
-def normalise(image, *, low=1.0, high=99.8):
-    """Map `image` to [0, 1] by its own percentiles `low` and `high`, clipping the rest.
+@dataclasses.dataclass(frozen=True)
+class SegmenterNetwork:
+    """The judge's network, every setting of `synthscope.nets.segmentation_unet` written out.
+
+    The benchmark owns these values, so that a new default in `synthscope.nets` (made
+    for the product's own models) never moves the judge. Only `channels` is varied,
+    by tests that need a tiny network.
 
     Examples
     --------
-    >>> normalise(np.arange(101.0), low=10, high=90)[[0, 50, 100]]
-    array([0. , 0.5, 1. ], dtype=float32)
+    >>> SegmenterNetwork().build(2, rng=0).channels
+    (16, 32, 64, 128)
     """
-    lo, hi = np.percentile(image, (low, high))
-    return np.clip((np.asarray(image, np.float32) - lo) / max(hi - lo, 1e-12), 0, 1).astype(np.float32)
+
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    in_channels: int = 1
+    out_channels: int = 3  # BACKGROUND, INTERIOR, BOUNDARY
+    num_res_units: int = 1
+
+    def build(self, spatial_dims: int, *, rng: int | np.random.Generator) -> "torch.nn.Module":
+        """Return the untrained network for `spatial_dims`, its weights drawn from `rng`."""
+        return segmentation_unet(
+            spatial_dims,
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            channels=self.channels,
+            strides=(2,) * (len(self.channels) - 1),
+            num_res_units=self.num_res_units,
+            rng=rng,
+        )
 
 
 def three_classes(labels):
@@ -73,35 +104,37 @@ def _patch(image, classes, size, rng):
 
 
 def train_segmenter(
-    images,
-    labels,
+    images: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
     *,
-    steps=600,
-    batch_size=8,
-    patch_size=96,
-    channels=(16, 32, 64, 128),
-    learning_rate=2e-3,
-    sampling=None,
-    rng=0,
-    callback=None,
-):
+    steps: int = 600,
+    batch_size: int = 8,
+    patch_size: int = 96,
+    channels: Sequence[int] = SegmenterNetwork.channels,
+    learning_rate: float = 2e-3,
+    sampling: Sequence[float] | None = None,
+    rng: int | np.random.Generator = 0,
+    callback: Callable[..., None] | None = None,
+) -> "torch.nn.Module":
     """Train the three-class U-Net on annotated images for a fixed number of steps.
 
     Parameters
     ----------
     images : sequence of ndarray
-        2D or 3D images (all of one dimension); each is scaled by `normalise`.
+        2D or 3D images (all of one dimension); each is mapped to [0, 1] by its own
+        `PERCENTILES`.
     labels : sequence of ndarray of int
         Instance labels of the same shapes.
     steps, batch_size, patch_size : int, optional
         The training budget: `steps` Adam steps on batches of random patches of side
         `patch_size` (learning rate decays to 0 on a cosine).
     channels : sequence of int, optional
-        Feature channels per U-Net level (each level halves the size).
+        Feature channels per U-Net level (each level halves the size); the rest of the
+        network is `SegmenterNetwork`.
     learning_rate : float, optional
     sampling : sequence of float, optional
         Probability of drawing each image; by default every image is equally likely.
-    rng : int, optional
+    rng : int or numpy.random.Generator, optional
         Seeds the weights and the patches.
     callback : callable, optional
         Called as ``callback(step, steps, loss=...)`` after every step.
@@ -121,7 +154,6 @@ def train_segmenter(
     ((32, 32), dtype('uint16'))
     """
     import torch
-    from monai.networks.nets import UNet
 
     ndim = _check_pairs(images, labels)
     if steps < 1 or batch_size < 1 or patch_size < 2 ** (len(channels) - 1):
@@ -131,19 +163,10 @@ def train_segmenter(
     ):
         raise InputError("sampling needs one non-negative probability per image, not all zero")
     rng = np.random.default_rng(rng)
-    images = [normalise(image) for image in images]
+    images = [percentile_normalize(image, *PERCENTILES) for image in images]
     classes = [three_classes(np.asarray(label)) for label in labels]
     p = None if sampling is None else np.asarray(sampling, float) / np.sum(sampling)
-    with torch.random.fork_rng():
-        torch.manual_seed(int(rng.integers(2**63)))
-        model = UNet(
-            spatial_dims=ndim,
-            in_channels=1,
-            out_channels=3,
-            channels=tuple(channels),
-            strides=(2,) * (len(channels) - 1),
-            num_res_units=1,
-        )
+    model = SegmenterNetwork(channels=tuple(channels)).build(ndim, rng=rng)
     weights = torch.tensor(CLASS_WEIGHTS)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
@@ -165,7 +188,7 @@ def train_segmenter(
     return model.eval()
 
 
-def segment(model, image, *, min_size=16):
+def segment(model: "torch.nn.Module", image: np.ndarray, *, min_size: int = 16) -> np.ndarray:
     """Return the instance labels the trained `model` finds in a 2D or 3D `image`.
 
     Seeds are the connected regions where the interior is the likeliest class; a
@@ -179,7 +202,7 @@ def segment(model, image, *, min_size=16):
     """
     import torch
 
-    image = normalise(image)
+    image = percentile_normalize(image, *PERCENTILES)
     multiple = 2 ** (len(model.channels) - 1)
     pad = [(0, -s % multiple) for s in image.shape]
     x = torch.from_numpy(np.pad(image, pad, mode="reflect")[None, None].copy())

@@ -1,8 +1,14 @@
-"""Writing files so that no half-written file ever exists under its final name."""
+"""Writing files so that no half-written file ever exists under its final name.
+
+`atomic_path` is the one way synthscope writes a file (data sets, model folders,
+checkpoints, reports); `write_text` is its shorthand for text. Both are public in
+`synthscope.io`.
+"""
 
 import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 # Temporary files are named ".{pid}.partial.{name}" next to their target: the pid
@@ -18,13 +24,15 @@ def partial_path(path, *, tag=_PARTIAL):
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it to `path` if the block succeeds.
 
     The temporary file is in the same folder, so the final ``os.replace`` is atomic
     on POSIX file systems. If the block raises, the temporary file is removed and
     `path` is left as it was. The block may also make a folder (a Zarr store) at the
     temporary path; an existing folder at `path` is then swapped out and removed.
+    The temporary name ends with the name of `path`, so libraries that choose a format
+    by the suffix choose the right one. Missing parent folders are made.
 
     Examples
     --------
@@ -51,8 +59,17 @@ def atomic_path(path):
         _remove(tmp)
 
 
-def write_text(path, text):
-    """Write `text` (UTF-8, ``\\n`` line ends) to `path` atomically."""
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write `text` (UTF-8, ``\\n`` line ends) to `path` atomically, by `atomic_path`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes" / "a.txt"
+    >>> write_text(target, "done\\n")
+    >>> target.read_text()
+    'done\\n'
+    """
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="\n")
 

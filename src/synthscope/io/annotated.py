@@ -1,17 +1,19 @@
 """Read annotated images a user already has: image and instance-label pairs in common layouts."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 
 from synthscope.errors import InputError
 from synthscope.io.formats import read_image
+from synthscope.io.image import ImageData
 
 SUFFIXES = (".tif", ".tiff", ".png", ".h5", ".hdf5", ".zarr", ".nii", ".nii.gz", ".dcm", ".dicom")
 LABEL_FOLDERS = ("labels", "masks")
 
 
-def read_annotated(path):
+def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.ndarray]]:
     """Return the ``(name, image, labels)`` triples of an annotated folder, sorted by name.
 
     Three layouts are understood:
@@ -86,14 +88,11 @@ def _pair(name, image_file, label_file):
 
 def _dataset_pairs(path):
     from synthscope.io.dataset import read_dataset
-    from synthscope.io.image import ImageData
 
     dataset = read_dataset(path)
     if not dataset.ids:
         raise InputError(f"{path}: the data set has no complete item")
-    pairs = []
-    for id_ in dataset.ids:
-        item = dataset.load(id_)
-        picture = item.image if item.image is not None else item.sketch
-        pairs.append((id_, ImageData(picture, item.axes, dict(item.spacing or {})), item.labels))
-    return pairs
+    return [
+        (id_, ImageData(item.picture, item.axes, dict(item.spacing or {})), item.labels)
+        for id_, item in zip(dataset.ids, dataset)
+    ]

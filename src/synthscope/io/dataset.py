@@ -17,6 +17,8 @@ import csv
 import hashlib
 import io
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -35,7 +37,7 @@ from synthscope.item import Item
 MANIFEST_COLUMNS = ("id", "image", "label", "sketch", "classes", "masks", "tracks", "preview", "seed", "params_hash")
 
 
-def item_id(index):
+def item_id(index: int) -> str:
     """Return the id of item `index`: its index as five digits.
 
     Examples
@@ -77,7 +79,7 @@ class DatasetWriter:
     12
     """
 
-    def __init__(self, root, *, info):
+    def __init__(self, root: str | os.PathLike, *, info: dict):
         self.root = Path(root)
         text = to_json(info, name=f"{self.root}/dataset.json")
         stored, wanted = _read_info(self.root), json.loads(text)
@@ -94,11 +96,11 @@ class DatasetWriter:
             write_text(self.root / "dataset.json", text)
         self._rows = {}
 
-    def is_complete(self, index):
+    def is_complete(self, index: int) -> bool:
         """Return whether item `index` was written completely."""
         return (self.root / "items" / f"{item_id(index)}.json").exists()
 
-    def write(self, index, item, *, record):
+    def write(self, index: int, item: Item, *, record: dict) -> None:
         """Write item `index`: its images, labels, masks, tracks, preview and record.
 
         Parameters
@@ -150,6 +152,8 @@ class DatasetWriter:
 class Dataset:
     """A data set written by `DatasetWriter`, as returned by `read_dataset`.
 
+    Iterating over it loads its complete items in id order, one at a time.
+
     Attributes
     ----------
     root : Path
@@ -157,20 +161,36 @@ class Dataset:
         The contents of ``dataset.json``.
     ids : list of str
         The ids of the complete items, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> writer = DatasetWriter(tempfile.mkdtemp(), info={})
+    >>> for index in range(2):
+    ...     writer.write(index, Item(labels=np.full((4, 4), index + 1, np.uint16), axes="YX"), record={})
+    >>> dataset = read_dataset(writer.root)
+    >>> len(dataset), [int(item.labels.max()) for item in dataset]
+    (2, [1, 2])
     """
 
     root: Path
     info: dict
-    ids: list
+    ids: list[str]
 
-    def record(self, id):
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Item]:
+        return (self.load(id_) for id_ in self.ids)
+
+    def record(self, id: str | int) -> dict:
         """Return the per-item record ``items/{id}.json`` of item `id` (str or index)."""
         id_ = id if isinstance(id, str) else item_id(id)
         if id_ not in self.ids:
             raise InputError(f"{self.root}: has no complete item {id_!r}")
         return json.loads((self.root / "items" / f"{id_}.json").read_text(encoding="utf-8"))
 
-    def load(self, id):
+    def load(self, id: str | int) -> Item:
         """Return item `id` (str or index) as the `Item` that was written."""
         entry = self.record(id)
         files = entry["files"]
@@ -193,7 +213,7 @@ class Dataset:
         )
 
 
-def read_dataset(root):
+def read_dataset(root: str | os.PathLike) -> Dataset:
     """Open the data set in `root`.
 
     Raises
@@ -231,8 +251,7 @@ def _prepare(item, record, *, index, name):
         raise InputError(f"{name}: record must be a dict, got {type(record).__name__}")
     labels = as_labels(item.labels, name=name)
     arrays = {"labels": _Array("labels", labels, item.axes)}
-    pictured = item.image if item.image is not None else item.sketch
-    for key, folder, array in (("image", "images", pictured), ("sketch", "sketches", item.sketch)):
+    for key, folder, array in (("image", "images", item.picture), ("sketch", "sketches", item.sketch)):
         if array is not None:
             array = np.asarray(array)
             arrays[key] = _Array(folder, array, check_layout(array, labels, name=name, what=key) + item.axes)

@@ -1,8 +1,10 @@
 """`read_image` and `write_image`: one entry point for every format, chosen by suffix."""
 
+import os
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from synthscope.axes import check_axes
 from synthscope.errors import InputError
@@ -29,7 +31,7 @@ FORMATS = {
 }
 
 
-def read_image(path, *, axes=None):
+def read_image(path: str | os.PathLike, *, axes: str | None = None) -> ImageData:
     """Read an image file into an `ImageData`, in the dtype it has in the file.
 
     Parameters
@@ -69,7 +71,9 @@ def read_image(path, *, axes=None):
     return reader(path, axes=axes)
 
 
-def write_image(path, data, *, axes, spacing=None):
+def write_image(
+    path: str | os.PathLike, data: npt.ArrayLike, *, axes: str, spacing: dict[str, float] | None = None
+) -> None:
     """Write an array to an image file atomically, keeping its dtype exactly.
 
     Values are never rescaled: a format that cannot hold the dtype refuses it.

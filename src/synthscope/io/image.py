@@ -35,14 +35,14 @@ class ImageData:
 
     data: np.ndarray
     axes: str
-    spacing: dict = field(default_factory=dict)
+    spacing: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
         check_axes(self.axes, np.ndim(self.data), name="image")
         self.spacing = check_spacing(self.spacing, self.axes)
 
 
-def check_spacing(spacing, axes, *, name="image"):
+def check_spacing(spacing: dict[str, float] | None, axes: str, *, name: str = "image") -> dict[str, float]:
     """Return `spacing` as a dict of positive floats keyed by letters of `axes`.
 
     Parameters

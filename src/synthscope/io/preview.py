@@ -7,6 +7,7 @@ import numpy as np
 from skimage.segmentation import find_boundaries
 
 from synthscope.axes import check_axes
+from synthscope.intensity import percentile_normalize
 
 # Outline colours, cycled by label id: distinct on grey and on each other.
 _PALETTE = np.array(
@@ -53,7 +54,8 @@ def outline_overlay(labels, *, axes, image=None, image_axes=None, percentiles=(1
     if image is not None:
         image_axes = check_axes(image_axes or axes, image.ndim, name="image")
         channels = _middle_plane(image, image_axes, "CYX" if "C" in image_axes else "YX").reshape(-1, *plane.shape)
-        grey = np.max([_normalise(channel, percentiles) for channel in channels], axis=0)
+        # A flat channel is black; float64 arithmetic is kept up to the rounding to 8 bits.
+        grey = np.max([percentile_normalize(c, *percentiles, flat=0.0, dtype=None) for c in channels], axis=0)
     rgb = np.repeat((grey * 255).round().astype(np.uint8)[..., np.newaxis], 3, axis=-1)
     edges = find_boundaries(plane, mode="inner")
     rgb[edges] = _PALETTE[plane[edges].astype(np.int64) % len(_PALETTE)]
@@ -65,9 +67,3 @@ def _middle_plane(array, axes, keep):
     kept = [a for a in axes if a in keep]
     return np.transpose(array[index], [kept.index(a) for a in keep])
 
-
-def _normalise(channel, percentiles):
-    low, high = np.percentile(channel, percentiles)
-    if high <= low:
-        return np.zeros(channel.shape, np.float32)
-    return np.clip((channel.astype(np.float32) - low) / (high - low), 0, 1)

@@ -6,14 +6,18 @@ into the image by an affine transform per cilium (rotation, scale and the stretc
 oblique cut), so every shape is rasterised exactly where it lands.
 """
 
+import dataclasses
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 from scipy.spatial import ConvexHull
 
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope.phantoms import _check as check
+from synthscope import checks as check
 from synthscope.phantoms.cilia_rules import axoneme_ranges, draw_axoneme
+from synthscope.phantoms.recipe import Recipe, number, pair
 
 MEMBRANE, RING, TUBULE, CENTRAL, SPOKE_HEAD = 100.0, 72.0, 10.5, 10.0, 36.0
 CLASS_NAMES = {1: "A", 2: "B", 3: "central"}
@@ -25,35 +29,12 @@ INNER_ARM = ([-6, -13], [-9, -21], [-14, -23])
 ARM_WIDTH, SPOKE_WIDTH = 3.5, 3.0
 
 
-def check_cilia(shape=(512, 512), *, rule="normal", axoneme=None, scale=(0.9, 1.1), ellipticity=(1.0, 1.25),
-                neighbours=(0, 0), crop=0.0, spacing=None):
-    """Check the parameters of `cilia` and return them normalised (a dict); see `cilia`."""
-    p = dict(
-        shape=check.check_shape(shape, ndims=(2,), minimum=32),
-        rule=rule,
-        ranges=axoneme_ranges(rule, axoneme),
-        scale=check.check_range(scale, "scale", low=0.05, high=4, low_open=True),
-        ellipticity=check.check_range(ellipticity, "ellipticity", low=1, high=3),
-        neighbours=check.check_range(neighbours, "neighbours", low=0, high=8, integer=True),
-        crop=check.check_number(crop, "crop", low=0, high=0.5),
-        spacing=check.check_spacing(spacing, 2),
-    )
-    extent = MEMBRANE * p["scale"][1] * p["ellipticity"][1]
-    if 2 * extent * (1 - 2 * p["crop"]) > min(p["shape"]):
-        most = min(p["shape"]) / (2 * MEMBRANE * p["ellipticity"][1] * (1 - 2 * p["crop"]))
-        raise InputError(f"scale: a cilium up to {2 * extent:.0f} pixels across does not fit in shape {p['shape']} "
-                         f"with crop={crop:g}; keep scale at most {most:.2f} or raise crop")
-    return p
-
-
-def cilia(shape=(512, 512), *, rule="normal", axoneme=None, scale=(0.9, 1.1), ellipticity=(1.0, 1.25),
-          neighbours=(0, 0), crop=0.0, spacing=None, rng=None):
-    """Return an `Item` of a cilium cross-section (and up to a few neighbours) following `rule`.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CiliaRecipe(Recipe):
+    """The parameters of `cilia`: the diagnostic class, and the size, cut and number of the cilia.
 
     Parameters
     ----------
-    shape : (int, int)
-        Image shape; the default cilium (``scale=1``) is 200 pixels across.
     rule : str
         Diagnostic class, one of `synthscope.phantoms.cilia_rules.rule_names`.
     axoneme : dict, optional
@@ -65,6 +46,61 @@ def cilia(shape=(512, 512), *, rule="normal", axoneme=None, scale=(0.9, 1.1), el
         as fit (recorded in the metadata).
     crop : float
         Largest fraction of the first cilium's diameter that may lie outside the image.
+
+    Examples
+    --------
+    >>> CiliaRecipe(rule="oda-absent").resolve()["ranges"]["outer_arms"]
+    (0.0, 0.0)
+    >>> CiliaRecipe(scale=3).resolve((512, 512))
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: scale: a cilium up to 750 pixels across does not fit in shape (512, 512) ...
+    """
+
+    rule: str = "normal"
+    axoneme: dict | None = None
+    scale: float | tuple[float, float] = pair((0.9, 1.1), low=0.05, high=4, low_open=True)
+    ellipticity: float | tuple[float, float] = pair((1.0, 1.25), low=1, high=3)
+    neighbours: int | tuple[int, int] = pair((0, 0), low=0, high=8, integer=True)
+    crop: float = number(0.0, low=0, high=0.5)
+
+    def __post_init__(self):
+        axoneme_ranges(self.rule, self.axoneme)  # checks the rule and the changes to its axoneme
+        super().__post_init__()
+        self._store(axoneme=None if self.axoneme is None else dict(self.axoneme))
+
+    def resolve(self, shape: Sequence[int] = (512, 512), spacing: check.Spacing = None) -> dict:
+        """Check the recipe against the image and return what the drawing code reads (a dict).
+
+        That is the fields, ``shape``, ``spacing`` and ``ranges`` (of the axoneme's keys, from
+        `synthscope.phantoms.cilia_rules.axoneme_ranges`).
+
+        Raises
+        ------
+        InputError
+            For a bad shape or spacing, or a cilium too large for the shape.
+        """
+        p = dict(self.to_dict(), shape=check.check_shape(shape, ndims=(2,), minimum=32),
+                 spacing=check.check_spacing(spacing, 2), ranges=axoneme_ranges(self.rule, self.axoneme))
+        extent = MEMBRANE * p["scale"][1] * p["ellipticity"][1]
+        if 2 * extent * (1 - 2 * p["crop"]) > min(p["shape"]):
+            most = min(p["shape"]) / (2 * MEMBRANE * p["ellipticity"][1] * (1 - 2 * p["crop"]))
+            raise InputError(f"scale: a cilium up to {2 * extent:.0f} pixels across does not fit in shape "
+                             f"{p['shape']} with crop={p['crop']:g}; keep scale at most {most:.2f} or raise crop")
+        return p
+
+
+def cilia(shape: Sequence[int] = (512, 512), recipe: CiliaRecipe | None = None, *, spacing: check.Spacing = None,
+          rng: check.Rng = None, **params) -> Item:
+    """Return an `Item` of a cilium cross-section (and up to a few neighbours) following `rule`.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Image shape; the default cilium (``scale=1``) is 200 pixels across.
+    recipe, **params
+        The parameters: a `CiliaRecipe` (which documents each; by default every default)
+        and fields of it as keywords, which replace its own.
     spacing : None, float, sequence or dict
         Physical pixel size (um), recorded in the item (1.2 nm suits the default size).
     rng : int or numpy.random.Generator, optional
@@ -86,8 +122,7 @@ def cilia(shape=(512, 512), *, rule="normal", axoneme=None, scale=(0.9, 1.1), el
     >>> cilia(rule="oda-absent", rng=0).masks["outer_arms"].any()
     np.False_
     """
-    p = check_cilia(shape, rule=rule, axoneme=axoneme, scale=scale, ellipticity=ellipticity, neighbours=neighbours,
-                    crop=crop, spacing=spacing)
+    p = CiliaRecipe.of(recipe, **params).resolve(shape, spacing)
     shape, neighbours = p["shape"], p["neighbours"]
     rng = check.as_rng(rng)
     canvas = {"labels": np.zeros(shape, np.uint16), "classes": np.zeros(shape, np.uint8)}
@@ -102,7 +137,7 @@ def cilia(shape=(512, 512), *, rule="normal", axoneme=None, scale=(0.9, 1.1), el
                             **record})
     return Item(labels=canvas["labels"], axes="YX", classes=canvas["classes"], class_names=dict(CLASS_NAMES),
                 masks={name: canvas[name] for name in MASKS}, spacing=check.spacing_dict(p["spacing"], "YX"),
-                metadata={"generator": "cilia", "diagnostic_class": rule, "cilia": records})
+                metadata={"generator": "cilia", "diagnostic_class": p["rule"], "cilia": records})
 
 
 def _first_centre(matrix, shape, crop, rng):

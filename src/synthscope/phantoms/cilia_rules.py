@@ -10,7 +10,7 @@ from importlib.resources import files
 import yaml
 
 from synthscope.errors import InputError
-from synthscope.phantoms import _check as check
+from synthscope import checks as check
 
 #: The normal axoneme, and what each key means.
 AXONEME = {

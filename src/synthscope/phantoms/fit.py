@@ -53,7 +53,7 @@ Illumination changes across the field, clusters and dividing pairs are not fitte
 import numpy as np
 
 from synthscope.errors import InputError
-from synthscope.phantoms import _check as check
+from synthscope import checks as check
 from synthscope.phantoms.measure import measure
 
 SMALL = 0.6  # in 2D, nuclei below this fraction of the median radius are out-of-focus sections
@@ -85,10 +85,10 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
 
     Examples
     --------
-    >>> from synthscope.phantoms import load_preset, make_item
+    >>> from synthscope.phantoms import load_preset, sketch_item
     >>> truth = load_preset("nuclei-2d", settings={"shape": [128, 128], "nuclei.radius": [8, 11],
     ...                                              "nuclei.density": 0.3, "nuclei.out_of_plane": 0})
-    >>> items = [make_item(truth, rng=i) for i in range(4)]
+    >>> items = [sketch_item(truth, rng=i) for i in range(4)]
     >>> preset = fit_preset([i.sketch for i in items], [i.labels for i in items])
     >>> low, high = preset["nuclei"]["radius"]
     >>> bool(6.5 <= low <= 9.5 and 9.5 <= high <= 12.5)
@@ -413,12 +413,12 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
 
 def _sketches(preset, *, base, count, rng):
     """`count` items of the fitted `preset` (checked through `load_preset` on top of `base`)."""
-    from synthscope.phantoms.presets import load_preset, make_item
+    from synthscope.phantoms.presets import load_preset, sketch_item
     from synthscope.seeds import item_seed
 
     loaded = load_preset(base, settings={key: preset[key] for key in ("shape", "spacing", "nuclei", "render")})
     seed = int(np.random.default_rng(rng).integers(2**31))
-    return [make_item(loaded, rng=item_seed(seed, i)) for i in range(count)]
+    return [sketch_item(loaded, rng=item_seed(seed, i)) for i in range(count)]
 
 
 def _fit_render(stats):

@@ -10,7 +10,7 @@ from scipy import ndimage as ndi
 from skimage.measure import label as connected, regionprops
 
 from synthscope.errors import InputError
-from synthscope.phantoms import _check as check
+from synthscope import checks as check
 
 MARGIN = 3  # background pixels lie farther than this from every label
 BLURS = np.round(np.arange(0.25, 4.01, 0.25), 2)

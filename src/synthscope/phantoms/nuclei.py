@@ -1,6 +1,7 @@
 """Nuclei: star-convex blobs, densely packed, in 2D or 3D."""
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -8,8 +9,9 @@ from skimage.segmentation import relabel_sequential
 
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope.phantoms import _check as check
+from synthscope import checks as check
 from synthscope.phantoms.placement import place, propose_centres, region_mask
+from synthscope.phantoms.recipe import Recipe, choice, number, pair
 from synthscope.phantoms.shapes import boundary_distance, random_rotation, random_star
 
 MITOTIC_SIZE = 0.6  # mitotic nuclei: condensed chromatin, smaller and brighter
@@ -25,97 +27,16 @@ OUT_OF_PLANE_HEIGHT = (1.2, 2.5)  # relative height h of a nucleus beyond the im
 IN_FOCUS, OUT_OF_FOCUS, PAIR, OUT_OF_PLANE = 0, 1, 2, 3  # the kinds of placement
 
 
-def check_nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform",
-                 roughness=0.08, elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0,
-                 out_of_focus_fraction=0.0, defocus_dimming=0.7, out_of_plane=0.0, out_of_plane_brightness=(0.4, 0.8),
-                 brightness=(0.35, 0.8), min_distance=0.0, max_overlap=0.1, clusters=0, cluster_spread=40.0,
-                 region=None, spacing=None):
-    """Check the parameters of `nuclei` and return them normalised (a dict); see `nuclei`."""
-    shape = check.check_shape(shape)
-    p = dict(
-        shape=shape,
-        radius=check.check_range(radius, "radius", low=1, high=min(shape) * 4),
-        radius_distribution=check.check_choice(radius_distribution, "radius_distribution", RADIUS_DISTRIBUTIONS),
-        roughness=check.check_number(roughness, "roughness", low=0, high=0.3),
-        elongation=check.check_range(elongation, "elongation", low=1, high=4),
-        mitotic_fraction=check.check_number(mitotic_fraction, "mitotic_fraction", low=0, high=1),
-        dividing_fraction=check.check_number(dividing_fraction, "dividing_fraction", low=0, high=0.5),
-        out_of_focus_fraction=check.check_number(out_of_focus_fraction, "out_of_focus_fraction", low=0, high=1),
-        defocus_dimming=check.check_number(defocus_dimming, "defocus_dimming", low=0, high=1),
-        out_of_plane=check.check_range(out_of_plane, "out_of_plane", low=0, high=0.9),
-        out_of_plane_brightness=check.check_range(out_of_plane_brightness, "out_of_plane_brightness", low=0, high=1),
-        brightness=check.check_range(brightness, "brightness", low=0, high=1),
-        min_distance=check.check_number(min_distance, "min_distance", low=0, high=max(shape)),
-        max_overlap=check.check_number(max_overlap, "max_overlap", low=0, high=0.5),
-        clusters=check.check_number(clusters, "clusters", low=0, high=1000, integer=True),
-        cluster_spread=check.check_number(cluster_spread, "cluster_spread", low=0, low_open=True),
-        spacing=check.check_spacing(spacing, len(shape)),
-    )
-    for key in ("out_of_focus_fraction", "out_of_plane"):
-        if np.any(p[key]) and len(shape) != 2:
-            raise InputError(f"{key} applies to 2D images (sections of a volume); use 0 for shape {shape}")
-    p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
-    p["lognormal"] = _lognormal(p["radius"]) if p["radius_distribution"] == "lognormal" else None
-    region = region_mask(region, shape)
-    space = region.sum() if region is not None else np.prod(shape)
-    ndim = len(shape)
-    unit = (np.pi if ndim == 2 else 4 / 3 * np.pi) / np.prod(p["scale"])
-    if p["lognormal"] is None:
-        mean_size = unit * np.mean(np.linspace(*p["radius"], 5) ** ndim)
-    else:  # the mean over 200 equal-probability slices of the truncated lognormal
-        mean_size = unit * np.mean(_lognormal_radius(p["lognormal"], (np.arange(200) + 0.5) / 200) ** ndim)
-    # out-of-focus sections and daughters are smaller: the count of a density counts them as they are drawn
-    section = 1 - (DEFOCUS[1] ** 3 - DEFOCUS[0] ** 3) / (3 * (DEFOCUS[1] - DEFOCUS[0]))  # mean of 1 - h^2
-    daughters = 2 * p["dividing_fraction"] / (1 + p["dividing_fraction"])  # share of the labels
-    mean_size *= (1 - daughters) * (1 - p["out_of_focus_fraction"] * (1 - section)) + daughters * DAUGHTER_SIZE**ndim
-    if (count is None) == (density is None):
-        if count is not None:
-            raise InputError("count and density are alternatives: give one, not both")
-        density = 0.35
-    if density is not None:
-        density = check.check_number(density, "density", low=0, high=0.6, low_open=True)
-        count = max(1, round(density * space / mean_size))
-    count = check.check_number(count, "count", low=1, high=65535, integer=True)
-    least = p["radius"][0] * (0.5 if p["lognormal"] else 1) * (MITOTIC_SIZE if p["mitotic_fraction"] else 1)
-    if p["out_of_focus_fraction"]:
-        least = max(least * np.sqrt(1 - DEFOCUS[1] ** 2), min(least, MIN_SECTION_RADIUS))
-    if p["dividing_fraction"]:
-        least = min(least, p["radius"][0] * (0.5 if p["lognormal"] else 1) * DAUGHTER_SIZE)
-    smallest = unit * least ** ndim
-    fit = int(0.6 * space / (smallest * (1 - p["max_overlap"])))  # random packing stops near 55% cover
-    spaced = ""
-    if p["min_distance"]:  # centres are hard discs (balls) of diameter min_distance
-        fit = min(fit, int(0.6 * space / (unit * (p["min_distance"] / 2) ** ndim)))
-        spaced = f" and min_distance {p['min_distance']:g}"
-    if count > fit:
-        raise InputError(f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius "
-                         f"{radius}{spaced}")
-    return dict(p, count=count, region=region)
+DEFAULT_DENSITY = 0.35  # the density of a recipe that gives neither count nor density
+MAX_COUNT = 65535  # labels fit in uint16
 
 
-def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distribution="uniform", roughness=0.08,
-           elongation=(1.0, 1.5), mitotic_fraction=0.05, dividing_fraction=0.0, out_of_focus_fraction=0.0,
-           defocus_dimming=0.7, out_of_plane=0.0, out_of_plane_brightness=(0.4, 0.8), brightness=(0.35, 0.8),
-           min_distance=0.0, max_overlap=0.1, clusters=0, cluster_spread=40.0, region=None, spacing=None, rng=None):
-    """Return an `Item` of densely packed nuclei: instance labels and per-nucleus metadata.
-
-    Nuclei are star-convex blobs (`synthscope.phantoms.shapes`) of random size, boundary,
-    elongation and orientation; a fraction are mitotic (smaller, brighter, more elongated).
-    They are placed as described in `synthscope.phantoms.placement`: touching is allowed
-    and at most `max_overlap` of any nucleus lies under another (earlier nuclei on top).
-
-    Real 2D images are sections of a volume: with `out_of_focus_fraction`, some nuclei are
-    cut away from their middle plane and look smaller and dimmer (`render` also blurs them
-    more). With `dividing_fraction`, some placements are the two daughters of a division,
-    side by side. A daughter pair counts as two nuclei: `count` (or the count a `density`
-    gives) is always the number of labels, of which ``round(dividing_fraction * count /
-    (1 + dividing_fraction))`` pairs take the place of single nuclei, so that this fraction
-    of the placements are pairs.
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NucleiRecipe(Recipe):
+    """The parameters of `nuclei`: how many nuclei, their sizes, shapes and kinds, and their packing.
 
     Parameters
     ----------
-    shape : sequence of int
-        ``(Y, X)`` or ``(Z, Y, X)``.
     count : int, optional
         Number of nuclei (labels). Give `count` or `density`; with neither, ``density=0.35``.
     density : float, optional
@@ -176,6 +97,124 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
         Standard deviation of the distance to a cluster centre (pixels).
     region : None, "ellipsoid" or ndarray of bool
         Where centres may lie (an ellipsoid is like an embryo).
+
+    Examples
+    --------
+    >>> recipe = NucleiRecipe(count=8, radius=6)
+    >>> recipe.radius, recipe.resolve((64, 64))["scale"]
+    ((6.0, 6.0), (1.0, 1.0))
+    >>> NucleiRecipe(count=8, density=0.3)
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: count and density are alternatives: give one, not both
+    """
+
+    count: int | None = number(None, low=1, high=MAX_COUNT, integer=True)
+    density: float | None = number(None, low=0, high=0.6, low_open=True)
+    radius: float | tuple[float, float] = pair((7.5, 14.0), low=1)
+    radius_distribution: str = choice("uniform", RADIUS_DISTRIBUTIONS)
+    roughness: float = number(0.08, low=0, high=0.3)
+    elongation: float | tuple[float, float] = pair((1.0, 1.5), low=1, high=4)
+    mitotic_fraction: float = number(0.05, low=0, high=1)
+    dividing_fraction: float = number(0.0, low=0, high=0.5)
+    out_of_focus_fraction: float = number(0.0, low=0, high=1)
+    defocus_dimming: float = number(0.7, low=0, high=1)
+    out_of_plane: float | tuple[float, float] = pair(0.0, low=0, high=0.9)
+    out_of_plane_brightness: float | tuple[float, float] = pair((0.4, 0.8), low=0, high=1)
+    brightness: float | tuple[float, float] = pair((0.35, 0.8), low=0, high=1)
+    min_distance: float = number(0.0, low=0)
+    max_overlap: float = number(0.1, low=0, high=0.5)
+    clusters: int = number(0, low=0, high=1000, integer=True)
+    cluster_spread: float = number(40.0, low=0, low_open=True)
+    region: str | np.ndarray | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.count is not None and self.density is not None:
+            raise InputError("count and density are alternatives: give one, not both")
+
+    def resolve(self, shape: Sequence[int], spacing: check.Spacing = None) -> dict:
+        """Check the recipe against the image and return what the drawing code reads (a dict).
+
+        That is the fields, ``shape``, ``spacing``, ``scale`` (pixel sizes relative to the
+        last axis), ``lognormal`` (the radius law, or None), the ``count`` (from `density`
+        unless given) and the ``region`` mask (or None).
+
+        Raises
+        ------
+        InputError
+            For a bad shape or spacing, a radius or `min_distance` too large for the shape,
+            a 2D-only option on a volume, or more nuclei than can fit.
+        """
+        shape = check.check_shape(shape)
+        self._check("radius", self.radius, high=min(shape) * 4)
+        self._check("min_distance", self.min_distance, high=max(shape))
+        p = dict(self.to_dict(), shape=shape, spacing=check.check_spacing(spacing, len(shape)))
+        for key in ("out_of_focus_fraction", "out_of_plane"):
+            if np.any(p[key]) and len(shape) != 2:
+                raise InputError(f"{key} applies to 2D images (sections of a volume); use 0 for shape {shape}")
+        p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
+        p["lognormal"] = _lognormal(p["radius"]) if p["radius_distribution"] == "lognormal" else None
+        region = region_mask(self.region, shape)
+        space = region.sum() if region is not None else np.prod(shape)
+        ndim = len(shape)
+        unit = (np.pi if ndim == 2 else 4 / 3 * np.pi) / np.prod(p["scale"])
+        if p["lognormal"] is None:
+            mean_size = unit * np.mean(np.linspace(*p["radius"], 5) ** ndim)
+        else:  # the mean over 200 equal-probability slices of the truncated lognormal
+            mean_size = unit * np.mean(_lognormal_radius(p["lognormal"], (np.arange(200) + 0.5) / 200) ** ndim)
+        # out-of-focus sections and daughters are smaller: the count of a density counts them as they are drawn
+        section = 1 - (DEFOCUS[1] ** 3 - DEFOCUS[0] ** 3) / (3 * (DEFOCUS[1] - DEFOCUS[0]))  # mean of 1 - h^2
+        daughters = 2 * p["dividing_fraction"] / (1 + p["dividing_fraction"])  # share of the labels
+        singles = (1 - daughters) * (1 - p["out_of_focus_fraction"] * (1 - section))
+        mean_size *= singles + daughters * DAUGHTER_SIZE**ndim
+        count = self.count
+        if count is None:
+            density = DEFAULT_DENSITY if self.density is None else self.density
+            count = self._check("count", max(1, round(density * space / mean_size)))
+        least = p["radius"][0] * (0.5 if p["lognormal"] else 1) * (MITOTIC_SIZE if p["mitotic_fraction"] else 1)
+        if p["out_of_focus_fraction"]:
+            least = max(least * np.sqrt(1 - DEFOCUS[1] ** 2), min(least, MIN_SECTION_RADIUS))
+        if p["dividing_fraction"]:
+            least = min(least, p["radius"][0] * (0.5 if p["lognormal"] else 1) * DAUGHTER_SIZE)
+        smallest = unit * least ** ndim
+        fit = int(0.6 * space / (smallest * (1 - p["max_overlap"])))  # random packing stops near 55% cover
+        spaced = ""
+        if p["min_distance"]:  # centres are hard discs (balls) of diameter min_distance
+            fit = min(fit, int(0.6 * space / (unit * (p["min_distance"] / 2) ** ndim)))
+            spaced = f" and min_distance {p['min_distance']:g}"
+        if count > fit:
+            low, high = p["radius"]
+            radius = f"{low:g}" if low == high else f"[{low:g}, {high:g}]"
+            raise InputError(f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius "
+                             f"{radius}{spaced}")
+        return dict(p, count=count, region=region)
+
+
+def nuclei(shape: Sequence[int], recipe: NucleiRecipe | None = None, *, spacing: check.Spacing = None,
+           rng: check.Rng = None, **params) -> Item:
+    """Return an `Item` of densely packed nuclei: instance labels and per-nucleus metadata.
+
+    Nuclei are star-convex blobs (`synthscope.phantoms.shapes`) of random size, boundary,
+    elongation and orientation; a fraction are mitotic (smaller, brighter, more elongated).
+    They are placed as described in `synthscope.phantoms.placement`: touching is allowed
+    and at most `max_overlap` of any nucleus lies under another (earlier nuclei on top).
+
+    Real 2D images are sections of a volume: with `out_of_focus_fraction`, some nuclei are
+    cut away from their middle plane and look smaller and dimmer (`render` also blurs them
+    more). With `dividing_fraction`, some placements are the two daughters of a division,
+    side by side. A daughter pair counts as two nuclei: `count` (or the count a `density`
+    gives) is always the number of labels, of which ``round(dividing_fraction * count /
+    (1 + dividing_fraction))`` pairs take the place of single nuclei, so that this fraction
+    of the placements are pairs.
+
+    Parameters
+    ----------
+    shape : sequence of int
+        ``(Y, X)`` or ``(Z, Y, X)``.
+    recipe, **params
+        The parameters: a `NucleiRecipe` (which documents each; by default every default)
+        and fields of it as keywords, which replace its own.
     spacing : None, float, sequence or dict
         Physical pixel size per spatial axis (um). Lengths stay in pixels of the last axis;
         a z spacing twice the x spacing makes nuclei half as many slices tall.
@@ -203,7 +242,7 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
     >>> item = nuclei((64, 64), count=8, radius=6, rng=0)
     >>> item.axes, int(item.labels.max()), len(item.metadata["objects"])
     ('YX', 8, 8)
-    >>> nuclei((16, 32, 32), count=3, radius=5, spacing=(2, 1, 1), rng=0).labels.shape
+    >>> nuclei((16, 32, 32), NucleiRecipe(count=3, radius=5), spacing=(2, 1, 1), rng=0).labels.shape
     (16, 32, 32)
     >>> item = nuclei((128, 128), count=20, radius=(4, 8), radius_distribution="lognormal",
     ...               dividing_fraction=0.5, out_of_focus_fraction=0.3, rng=0)
@@ -214,13 +253,7 @@ def nuclei(shape, *, count=None, density=None, radius=(7.5, 14.0), radius_distri
     >>> int(item.labels.max()), int(item.masks["out_of_plane"].max())
     (10, 10)
     """
-    p = check_nuclei(shape, count=count, density=density, radius=radius, radius_distribution=radius_distribution,
-                     roughness=roughness, elongation=elongation, mitotic_fraction=mitotic_fraction,
-                     dividing_fraction=dividing_fraction, out_of_focus_fraction=out_of_focus_fraction,
-                     defocus_dimming=defocus_dimming, out_of_plane=out_of_plane,
-                     out_of_plane_brightness=out_of_plane_brightness, brightness=brightness, min_distance=min_distance,
-                     max_overlap=max_overlap, clusters=clusters, cluster_spread=cluster_spread, region=region,
-                     spacing=spacing)
+    p = NucleiRecipe.of(recipe, **params).resolve(shape, spacing)
     rng = check.as_rng(rng)
     shape = p["shape"]
     propose = propose_centres(shape, clusters=p["clusters"], cluster_spread=p["cluster_spread"], scale=p["scale"],
@@ -273,7 +306,7 @@ def _split(total, fraction):
 
 
 def draw_nucleus(centre, p, rng, *, kind=IN_FOCUS):
-    """Draw one nucleus at `centre` with parameters `p` (from `check_nuclei`): ``(Star, record)``.
+    """Draw one nucleus at `centre` with parameters `p` (from `NucleiRecipe.resolve`): ``(Star, record)``.
 
     `kind` `OUT_OF_FOCUS` draws it as a section away from its middle plane, `OUT_OF_PLANE`
     as a whole nucleus beyond the section (see `nuclei`).

@@ -1,49 +1,40 @@
 """Presets: named YAML recipes of a generator, its parameters, the sketch and the refinement.
 
 A preset has the keys ``generator`` (one of `GENERATORS`), ``shape``, ``spacing``, the
-generator's keyword arguments under a key named after it (e.g. ``nuclei:``), ``render:``
-(keyword arguments of `synthscope.phantoms.render`), ``refine:`` (read by the pipeline;
-checked here, see `REFINE_KEYS`) and an optional ``description``. ``cilia-<class>`` is the
-``cilia`` preset with ``cilia.rule`` set to a diagnostic class.
-
-Held regions (``refine.stages[].hold``) name a mask of the item or one derived from the
-masks by `held_region`: ``"objects"``/``"tubules"`` (labels > 0), ``"background"``
-(labels == 0), ``"empty"`` (the background without out-of-plane nuclei, which the model
-then renders), ``"axoneme_minus_tubules"`` (axoneme and not a tubule). The cilia preset
-holds the axoneme at t=650, the axoneme without its tubules at t=350, and nothing at t=250.
+generator's parameters under a key named after it (e.g. ``nuclei:``, the fields of
+`synthscope.phantoms.NucleiRecipe`), ``render:`` (the fields of
+`synthscope.phantoms.RenderRecipe`), ``refine:`` (the fields of
+`synthscope.refine.RefineSpec`, checked here, used by `synthscope.refine`) and an optional
+``description``. ``cilia-<class>`` is the ``cilia`` preset with ``cilia.rule`` set to a
+diagnostic class.
 """
 
 import copy
 import dataclasses
-import inspect
 from importlib.resources import files
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from synthscope.errors import InputError
-from synthscope.phantoms import _check as check
-from synthscope.phantoms.cilia import MASKS as CILIA_MASKS
-from synthscope.phantoms.cilia import check_cilia, cilia
+from synthscope.item import Item
+from synthscope import checks as check
+from synthscope.phantoms.cilia import CiliaRecipe, cilia
 from synthscope.phantoms.cilia_rules import rule_names
-from synthscope.phantoms.nuclei import check_nuclei, nuclei
-from synthscope.phantoms.render import check_render, render
-from synthscope.phantoms.timelapse import check_timelapse, timelapse
-from synthscope.phantoms.tissue import check_nuclei_membrane, check_tissue, nuclei_membrane, tissue
+from synthscope.phantoms.nuclei import NucleiRecipe, nuclei
+from synthscope.phantoms.render import RenderRecipe, render
+from synthscope.phantoms.timelapse import TimelapseRecipe, timelapse
+from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nuclei_membrane, tissue
+from synthscope.refine.spec import RefineSpec
 
-#: generator name -> (function, parameter check)
+#: generator name -> (function, recipe class of its parameters)
 GENERATORS = {
-    "nuclei": (nuclei, check_nuclei),
-    "tissue": (tissue, check_tissue),
-    "timelapse": (timelapse, check_timelapse),
-    "nuclei_membrane": (nuclei_membrane, check_nuclei_membrane),
-    "cilia": (cilia, check_cilia),
+    "nuclei": (nuclei, NucleiRecipe),
+    "tissue": (tissue, TissueRecipe),
+    "timelapse": (timelapse, TimelapseRecipe),
+    "nuclei_membrane": (nuclei_membrane, NucleiMembraneRecipe),
+    "cilia": (cilia, CiliaRecipe),
 }
-REFINE_KEYS = {"model": (str, type(None)), "sampler": str, "steps": int, "t_start": int, "hold": (str, type(None)),
-               "stages": list, "slice_rho": (float, int, type(None)), "band": int, "condition": (str, type(None)),
-               "mismatch": str, "retries": int}
-HELD_REGIONS = ("objects", "tubules", "background", "empty", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
 _TOP = ("description", "generator", "shape", "spacing", "render", "refine")
 # Setting one of these removes the others of its section: count or density; one stage or several.
 _ALTERNATIVES = {"count": ("density",), "density": ("count",), "stages": ("t_start", "hold"),
@@ -104,7 +95,7 @@ def load_preset(name_or_path, *, settings=None):
     return {"name": name, **preset}
 
 
-def make_item(preset, *, rng):
+def sketch_item(preset: dict, *, rng: check.Rng) -> Item:
     """Return an `Item` made by `preset` (from `load_preset`): masks from its generator and the sketch.
 
     ``metadata`` records ``preset``, ``generator``, ``parameters`` (the preset without its
@@ -112,43 +103,19 @@ def make_item(preset, *, rng):
 
     Examples
     --------
-    >>> item = make_item(load_preset("nuclei-2d", settings={"shape": [64, 64], "nuclei.count": 5}), rng=0)
+    >>> item = sketch_item(load_preset("nuclei-2d", settings={"shape": [64, 64], "nuclei.count": 5}), rng=0)
     >>> item.sketch.dtype, item.metadata["generator"], item.metadata["diagnostic_class"]
     (dtype('float32'), 'nuclei', None)
     """
     rng = check.as_rng(rng)
     generator = preset["generator"]
-    function = GENERATORS[generator][0]
-    item = function(preset["shape"], spacing=preset["spacing"], **preset[generator], rng=rng)
-    sketch = render(item, **preset["render"], rng=rng)
+    recipe, render_recipe = _recipes(preset)
+    item = GENERATORS[generator][0](preset["shape"], recipe, spacing=preset["spacing"], rng=rng)
+    sketch = render(item, render_recipe, rng=rng)
     parameters = {k: v for k, v in preset.items() if k not in ("name", "description")}
     metadata = {**item.metadata, "preset": preset["name"], "generator": generator, "parameters": parameters,
                 "diagnostic_class": item.metadata.get("diagnostic_class")}
     return dataclasses.replace(item, sketch=sketch, metadata=metadata)
-
-
-def held_region(item, name):
-    """Return the boolean region `name` of `item` (see the module notes), laid out like its labels.
-
-    Examples
-    --------
-    >>> from synthscope.phantoms import cilia
-    >>> item = cilia(rng=0)
-    >>> region = held_region(item, "axoneme_minus_tubules")
-    >>> bool(region.any() and not (region & (item.labels > 0)).any())
-    True
-    """
-    if name in ("objects", "tubules"):
-        return item.labels > 0
-    if name == "background":
-        return item.labels == 0
-    if name == "empty":
-        return (item.labels == 0) & ~(np.asarray(item.masks.get("out_of_plane", 0)) > 0)
-    if name == "axoneme_minus_tubules" and "axoneme" in item.masks:
-        return item.masks["axoneme"] & (item.labels == 0)
-    if name in item.masks:
-        return np.asarray(item.masks[name]) > 0
-    raise InputError(f"hold: {name!r} is not a region of this item; use {', '.join(HELD_REGIONS)}")
 
 
 def _read(name_or_path):
@@ -203,46 +170,14 @@ def _check_preset(preset):
     preset.setdefault("spacing", None)
     if "shape" not in preset:
         raise InputError("shape is missing, e.g. shape: [256, 256]")
-    checker = GENERATORS[generator][1]
-    _call(checker, generator, preset[generator], shape=preset["shape"], spacing=preset["spacing"])
-    _call(check_render, "render", preset["render"])
-    _check_refine(preset["refine"])
+    recipe = _recipes(preset)[0]
+    with recipe.naming(generator):
+        recipe.resolve(preset["shape"], preset["spacing"])
+    RefineSpec.from_mapping(preset["refine"])
 
 
-def _call(check_function, section, given, **fixed):
-    """Run a parameter check on a preset section `given`, naming an unknown or bad key ``section.key``."""
-    allowed = [k for k in inspect.signature(check_function).parameters if k not in fixed]
-    for key in given:
-        if key not in allowed:
-            raise InputError(f"{section}.{key} is not a parameter of {section}; use one of {', '.join(allowed)}")
-    try:
-        check_function(**fixed, **given)
-    except InputError as error:
-        message = str(error)
-        raise InputError(message if message.startswith(("shape", "spacing")) else f"{section}.{message}") from None
-
-
-def _check_refine(refine):
-    for key, value in refine.items():
-        if key not in REFINE_KEYS:
-            raise InputError(f"refine.{key} is not a refinement key; use {', '.join(REFINE_KEYS)}")
-        if not isinstance(value, REFINE_KEYS[key]) or (REFINE_KEYS[key] is int and isinstance(value, bool)):
-            raise InputError(f"refine.{key} has the wrong type: {value!r}")
-    if "t_start" in refine:
-        check.check_number(refine["t_start"], "refine.t_start", low=1, high=999, integer=True)
-    if "steps" in refine:
-        check.check_number(refine["steps"], "refine.steps", low=1, high=1000, integer=True)
-    if "mismatch" in refine:  # what the pipeline does when image and labels disagree
-        check.check_choice(refine["mismatch"], "refine.mismatch", ("retry", "relabel", "keep"))
-    if "retries" in refine:
-        check.check_number(refine["retries"], "refine.retries", low=0, high=20, integer=True)
-    if "stages" in refine and {"t_start", "hold"} & set(refine):
-        raise InputError("refine.stages replaces refine.t_start and refine.hold; give one or the other")
-    if refine.get("hold") is not None:
-        check.check_choice(refine["hold"], "refine.hold", HELD_REGIONS)
-    for stage in refine.get("stages", []):
-        if not isinstance(stage, dict) or set(stage) - {"t", "hold"} or "t" not in stage:
-            raise InputError(f"refine.stages: each stage is {{t: int, hold: region or null}}, got {stage!r}")
-        check.check_number(stage["t"], "refine.stages.t", low=1, high=999, integer=True)
-        if stage.get("hold") is not None:
-            check.check_choice(stage["hold"], "refine.stages.hold", HELD_REGIONS)
+def _recipes(preset):
+    """The recipes of the generator and of the sketch of `preset`, naming a bad key ``section.key``."""
+    generator = preset["generator"]
+    return (GENERATORS[generator][1].from_mapping(preset[generator], section_name=generator),
+            RenderRecipe.from_mapping(preset["render"], section_name="render"))

@@ -1,5 +1,7 @@
 """Sketches: the masks of an `Item` drawn as a coarse image for the diffusion model to refine."""
 
+import dataclasses
+
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.signal import fftconvolve
@@ -7,7 +9,9 @@ from scipy.special import j1
 from skimage.segmentation import find_boundaries
 
 from synthscope.errors import InputError
-from synthscope.phantoms import _check as check
+from synthscope.item import Item
+from synthscope import checks as check
+from synthscope.phantoms.recipe import Recipe, choice, number, pair
 from synthscope.phantoms.texture import value_noise
 
 MODALITIES = ("fluorescence", "tem", "multichannel")
@@ -16,9 +20,106 @@ AXIAL_PSF = 3.0  # a widefield/confocal PSF is about three times longer along z 
 TEM_LEVELS = {"background": 0.72, "matrix": 0.58, "membrane": 0.3, "wall": 0.2, "lumen": 0.48, "arms": 0.34}
 
 
-def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-           background_texture=0.0, haze=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0, blur=1.0,
-           psf="gaussian", illumination=0.0, photons=200.0, read_noise=None, rng=None):
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RenderRecipe(Recipe):
+    """The parameters of `render`: the modality, the levels, the texture, the PSF and the noise.
+
+    Parameters
+    ----------
+    modality : {"fluorescence", "tem", "multichannel"}
+    channel : str
+        What fluorescence draws: ``"labels"`` (filled objects) or the name of a mask in
+        ``item.masks`` (instance labels get per-object brightness, boolean masks one level).
+    channels : sequence of str
+        The channels of a multichannel sketch, each as `channel`.
+    background : float, optional
+        Level of empty background; 0.1 for fluorescence, 0.72 for TEM when None.
+    background_texture : float
+        Fluorescence: standard deviation (intensity units, in [0, 0.5]) of a smooth additive
+        variation of the background, features about a quarter of the image's smaller side
+        (y, x) wide in every spatial axis, the same in every frame; clipped so that the
+        background stays >= 0. Objects keep their levels.
+    haze : float
+        Fluorescence: peak intensity, in [0, 1], of out-of-focus light from nuclei above and
+        below the imaged plane: unlabelled Gaussian blobs (standard deviation 0.7 of the
+        median object radius, peaks uniform in ``[0.3, 1] * haze``, about 0.4 of the area
+        covered; overlapping blobs add) added to the background. Annotations of real
+        sections leave this light unlabelled, and a segmenter must learn to ignore it.
+    brightness : float or (float, float)
+        Range of object brightness when the item does not record it.
+    texture : float
+        Relative amplitude of the smooth texture on objects (and on TEM cytoplasm).
+    texture_scale : float
+        Fluorescence: feature size in pixels (of the last axis) of the object texture, in
+        [1, 1024]; about 4-8 gives a granular, chromatin-like texture.
+    blur : float
+        Standard deviation of the PSF in pixels of the last axis. Objects whose record has
+        ``defocus`` ``h > 0`` (`synthscope.phantoms.nuclei` with ``out_of_focus_fraction``)
+        are blurred by a Gaussian of ``blur * (1 + h)`` instead (whatever `psf`: a
+        defocused PSF has no sharp rings), each in its own box, and added.
+    psf : {"gaussian", "airy"}
+        Fluorescence PSF: a Gaussian, or Born-Wolf-like: the in-focus Airy pattern (with its
+        rings) across, fitted to `blur`, and a Gaussian along z.
+    illumination : float
+        Fluorescence: relative amplitude, in [0, 1), of a smooth multiplicative illumination
+        field over y and x (features about half the image's smaller side, constant along z
+        and time): the field spans ``1 - illumination`` to ``1 + illumination`` at its
+        extremes and multiplies objects and background before the noise.
+    photons : float
+        Expected photons at intensity 1 (fluorescence): lower is noisier.
+    read_noise : float, optional
+        Standard deviation of additive Gaussian noise; 0.01 for fluorescence, 0.04 for TEM
+        when None.
+
+    Examples
+    --------
+    >>> recipe = RenderRecipe(modality="tem")
+    >>> recipe.background is None, recipe.resolve()["background"]
+    (True, 0.72)
+    >>> RenderRecipe(psf="confocal")
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: psf must be one of 'gaussian', 'airy'; got 'confocal'
+    """
+
+    modality: str = choice("fluorescence", MODALITIES)
+    channel: str = "labels"
+    channels: tuple[str, ...] = ("nuclei", "membrane")
+    background: float | None = number(None, low=0, high=1)
+    background_texture: float = number(0.0, low=0, high=0.5)
+    haze: float = number(0.0, low=0, high=1)
+    brightness: float | tuple[float, float] = pair((0.35, 0.8), low=0, high=1)
+    texture: float = number(0.15, low=0, high=1)
+    texture_scale: float = number(24.0, low=1, high=1024)
+    blur: float = number(1.0, low=0, high=50)
+    psf: str = choice("gaussian", PSFS)
+    illumination: float = number(0.0, low=0, high=1, high_open=True)
+    photons: float = number(200.0, low=1)
+    read_noise: float | None = number(None, low=0, high=1)
+
+    def __post_init__(self):
+        super().__post_init__()
+        channels = self.channels
+        if (not isinstance(self.channel, str) or not isinstance(channels, (list, tuple)) or not channels
+                or not all(isinstance(n, str) for n in channels)):
+            raise InputError(f"channel must be a name and channels a list of names; got {self.channel!r}, "
+                             f"{channels!r}")
+        self._store(channels=tuple(channels))
+
+    def resolve(self) -> dict:
+        """Return what the drawing code reads (a dict): the fields with the modality's default levels.
+
+        ``names`` lists the channels drawn (`channel`, or `channels` for multichannel), and
+        ``background`` and ``read_noise`` are the modality's defaults where None.
+        """
+        tem = self.modality == "tem"
+        return dict(self.to_dict(), names=list(self.channels) if self.modality == "multichannel" else [self.channel],
+                    background=(TEM_LEVELS["background"] if tem else 0.1) if self.background is None
+                    else self.background,
+                    read_noise=(0.04 if tem else 0.01) if self.read_noise is None else self.read_noise)
+
+
+def render(item: Item, recipe: RenderRecipe | None = None, *, rng: check.Rng = None, **params) -> np.ndarray:
     """Return the sketch of `item`: float32 in [0, 1], laid out like ``item.labels``.
 
     Fluorescence: the background at `background` (default 0.1; with `background_texture`
@@ -43,50 +144,9 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     ----------
     item : Item
         With time, the axes start with ``T`` and every frame is drawn alike (no blur in time).
-    modality : {"fluorescence", "tem", "multichannel"}
-    channel : str
-        What fluorescence draws: ``"labels"`` (filled objects) or the name of a mask in
-        ``item.masks`` (instance labels get per-object brightness, boolean masks one level).
-    channels : sequence of str
-        The channels of a multichannel sketch, each as `channel`.
-    background : float, optional
-        Level of empty background; 0.1 for fluorescence, 0.72 for TEM when None.
-    background_texture : float
-        Fluorescence: standard deviation (intensity units, in [0, 0.5]) of a smooth additive
-        variation of the background, features about a quarter of the image's smaller side
-        (y, x) wide in every spatial axis, the same in every frame; clipped so that the
-        background stays >= 0. Objects keep their levels.
-    brightness : float or (float, float)
-        Range of object brightness when the item does not record it.
-    texture : float
-        Relative amplitude of the smooth texture on objects (and on TEM cytoplasm).
-    haze : float
-        Fluorescence: peak intensity, in [0, 1], of out-of-focus light from nuclei above and
-        below the imaged plane: unlabelled Gaussian blobs (standard deviation 0.7 of the
-        median object radius, peaks uniform in ``[0.3, 1] * haze``, about 0.4 of the area
-        covered; overlapping blobs add) added to the background. Annotations of real
-        sections leave this light unlabelled, and a segmenter must learn to ignore it.
-    texture_scale : float
-        Fluorescence: feature size in pixels (of the last axis) of the object texture, in
-        [1, 1024]; about 4-8 gives a granular, chromatin-like texture.
-    blur : float
-        Standard deviation of the PSF in pixels of the last axis. Objects whose record has
-        ``defocus`` ``h > 0`` (`synthscope.phantoms.nuclei` with ``out_of_focus_fraction``)
-        are blurred by a Gaussian of ``blur * (1 + h)`` instead (whatever `psf`: a
-        defocused PSF has no sharp rings), each in its own box, and added.
-    psf : {"gaussian", "airy"}
-        Fluorescence PSF: a Gaussian, or Born-Wolf-like: the in-focus Airy pattern (with its
-        rings) across, fitted to `blur`, and a Gaussian along z.
-    illumination : float
-        Fluorescence: relative amplitude, in [0, 1), of a smooth multiplicative illumination
-        field over y and x (features about half the image's smaller side, constant along z
-        and time): the field spans ``1 - illumination`` to ``1 + illumination`` at its
-        extremes and multiplies objects and background before the noise.
-    photons : float
-        Expected photons at intensity 1 (fluorescence): lower is noisier.
-    read_noise : float, optional
-        Standard deviation of additive Gaussian noise; 0.01 for fluorescence, 0.04 for TEM
-        when None.
+    recipe, **params
+        The parameters: a `RenderRecipe` (which documents each; by default every default)
+        and fields of it as keywords, which replace its own.
     rng : int or numpy.random.Generator, optional
 
     Returns
@@ -102,17 +162,15 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     >>> sketch.dtype, sketch.shape, bool(0 <= sketch.min() and sketch.max() <= 1)
     (dtype('float32'), (64, 64), True)
     >>> item = nuclei((64, 64), count=6, radius=7, out_of_focus_fraction=0.5, rng=0)
-    >>> sketch = render(item, texture_scale=6, illumination=0.2, background_texture=0.02, rng=0)
+    >>> sketch = render(item, RenderRecipe(texture_scale=6, illumination=0.2), background_texture=0.02, rng=0)
     >>> sketch.shape, bool(0 <= sketch.min() and sketch.max() <= 1)
     ((64, 64), True)
     """
-    p = check_render(modality=modality, channel=channel, channels=channels, background=background,
-                     background_texture=background_texture, haze=haze, brightness=brightness, texture=texture,
-                     texture_scale=texture_scale, blur=blur, psf=psf, illumination=illumination, photons=photons,
-                     read_noise=read_noise)
+    p = RenderRecipe.of(recipe, **params).resolve()
     rng = check.as_rng(rng)
-    if modality == "tem":
-        return _tem(item, background=p["background"], texture=texture, blur=blur, noise=p["read_noise"], rng=rng)
+    if p["modality"] == "tem":
+        return _tem(item, background=p["background"], texture=p["texture"], blur=p["blur"], noise=p["read_noise"],
+                    rng=rng)
     names = p["names"]
     for name in names:
         if name != "labels" and name not in item.masks:
@@ -125,42 +183,15 @@ def render(item, *, modality="fluorescence", channel="labels", channels=("nuclei
     if p["haze"]:
         ground = ground + p["haze"] * _haze(item, rng)
     if "out_of_plane" in item.masks:
-        ground = ground + _out_of_plane(item, blur)
+        ground = ground + _out_of_plane(item, p["blur"])
     field = None
     if p["illumination"]:
         field = _smooth(item, 0.5, octaves=1, lateral=True, rng=rng)
         field = 1 + p["illumination"] * field / max(float(np.abs(field).max()), 1e-12)
-    options = dict(background=ground, brightness=p["brightness"], texture=texture, texture_scale=p["texture_scale"],
-                   blur=blur, psf=psf, illumination=field, photons=photons, read_noise=p["read_noise"], rng=rng)
-    sketches = [_fluorescence(item, item.labels if n == "labels" else item.masks[n], **options) for n in names]
-    return np.stack(sketches) if modality == "multichannel" else sketches[0]
-
-
-def check_render(*, modality="fluorescence", channel="labels", channels=("nuclei", "membrane"), background=None,
-                 background_texture=0.0, haze=0.0, brightness=(0.35, 0.8), texture=0.15, texture_scale=24.0,
-                 blur=1.0, psf="gaussian", illumination=0.0, photons=200.0, read_noise=None):
-    """Check the options of `render` and return them normalised (a dict); see `render`."""
-    check.check_choice(modality, "modality", MODALITIES)
-    check.check_choice(psf, "psf", PSFS)
-    tem = modality == "tem"
-    names = list(channels) if modality == "multichannel" else [channel]
-    if isinstance(channels, str) or not names or not all(isinstance(n, str) for n in names):
-        raise InputError(f"channel must be a name and channels a list of names; got {channel!r}, {channels!r}")
-    return dict(
-        modality=modality, names=names,
-        background=check.check_number(background if background is not None else TEM_LEVELS["background"] if tem
-                                      else 0.1, "background", low=0, high=1),
-        background_texture=check.check_number(background_texture, "background_texture", low=0, high=0.5),
-        haze=check.check_number(haze, "haze", low=0, high=1),
-        brightness=check.check_range(brightness, "brightness", low=0, high=1),
-        texture=check.check_number(texture, "texture", low=0, high=1),
-        texture_scale=check.check_number(texture_scale, "texture_scale", low=1, high=1024),
-        blur=check.check_number(blur, "blur", low=0, high=50),
-        illumination=check.check_number(illumination, "illumination", low=0, high=1, high_open=True),
-        photons=check.check_number(photons, "photons", low=1),
-        read_noise=check.check_number(read_noise if read_noise is not None else 0.04 if tem else 0.01,
-                                      "read_noise", low=0, high=1),
-    )
+    options = {k: p[k] for k in ("brightness", "texture", "texture_scale", "blur", "psf", "photons", "read_noise")}
+    sketches = [_fluorescence(item, item.labels if n == "labels" else item.masks[n], background=ground,
+                              illumination=field, rng=rng, **options) for n in names]
+    return np.stack(sketches) if p["modality"] == "multichannel" else sketches[0]
 
 
 def _fluorescence(item, mask, *, background, brightness, texture, texture_scale, blur, psf, illumination, photons,

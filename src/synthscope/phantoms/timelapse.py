@@ -1,37 +1,89 @@
 """Time-lapse: nuclei that move, deform and divide, with Cell Tracking Challenge tracks."""
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
 from synthscope.item import Item
-from synthscope.phantoms import _check as check
-from synthscope.phantoms.nuclei import check_nuclei, draw_nucleus
+from synthscope import checks as check
+from synthscope.phantoms.nuclei import NucleiRecipe, draw_nucleus
 from synthscope.phantoms.placement import label_dtype, place, propose_centres
+from synthscope.phantoms.recipe import Recipe, number
 from synthscope.phantoms.shapes import radius_table, random_star, star_mask
 
 MIN_CYCLE = 3  # frames a nucleus lives at least before it may divide
 
 
-def check_timelapse(shape, *, frames=10, count=None, density=0.2, radius=(7.5, 12.0), roughness=0.06,
-                    elongation=(1.0, 1.4), brightness=(0.35, 0.8), speed=1.5, deformation=0.02, division_rate=0.03,
-                    interval=300.0, spacing=None):
-    """Check the parameters of `timelapse` and return them normalised (a dict); see `timelapse`."""
-    p = check_nuclei(shape, count=count, density=None if count else density, radius=radius, roughness=roughness,
-                     elongation=elongation, mitotic_fraction=0.0, brightness=brightness, spacing=spacing)
-    return dict(
-        p,
-        frames=check.check_number(frames, "frames", low=1, high=10_000, integer=True),
-        speed=check.check_number(speed, "speed", low=0, high=max(p["shape"])),
-        deformation=check.check_number(deformation, "deformation", low=0, high=0.3),
-        division_rate=check.check_number(division_rate, "division_rate", low=0, high=0.5),
-        interval=check.check_number(interval, "interval", low=0, low_open=True),
-    )
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TimelapseRecipe(Recipe):
+    """The parameters of `timelapse`: the first frame's nuclei and how they move, deform and divide.
+
+    Parameters
+    ----------
+    frames : int
+        Number of time points.
+    count, density, radius, roughness, elongation, brightness
+        Of the first frame, as in `synthscope.phantoms.NucleiRecipe` (`density` applies
+        when `count` is not given).
+    speed : float
+        Standard deviation of a nucleus's step per frame and axis (pixels of the last axis).
+    deformation : float
+        Amplitude of the boundary's change per frame (as `roughness`).
+    division_rate : float
+        Probability per nucleus and frame of a division, in [0, 0.5].
+    interval : float
+        Time between frames in seconds (``spacing["T"]``).
+
+    Examples
+    --------
+    >>> TimelapseRecipe(count=5).first_frame.count
+    5
+    >>> TimelapseRecipe(frames=0)
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: frames must be in [1, 10000], got 0
+    """
+
+    frames: int = number(10, low=1, high=10_000, integer=True)
+    count: int | None = None
+    density: float = 0.2
+    radius: float | tuple[float, float] = (7.5, 12.0)
+    roughness: float = 0.06
+    elongation: float | tuple[float, float] = (1.0, 1.4)
+    brightness: float | tuple[float, float] = (0.35, 0.8)
+    speed: float = number(1.5, low=0)
+    deformation: float = number(0.02, low=0, high=0.3)
+    division_rate: float = number(0.03, low=0, high=0.5)
+    interval: float = number(300.0, low=0, low_open=True)
+
+    def __post_init__(self):
+        super().__post_init__()
+        first = self.first_frame  # checks the fields of the first frame
+        self._store(**{name: getattr(first, name) for name in ("count", "radius", "roughness", "elongation",
+                                                               "brightness")})
+
+    @property
+    def first_frame(self) -> NucleiRecipe:
+        """The recipe of the first frame's nuclei (none mitotic)."""
+        return NucleiRecipe(count=self.count, density=None if self.count else self.density, radius=self.radius,
+                            roughness=self.roughness, elongation=self.elongation, mitotic_fraction=0.0,
+                            brightness=self.brightness)
+
+    def resolve(self, shape: Sequence[int], spacing: check.Spacing = None) -> dict:
+        """Check the recipe against the image and return what the drawing code reads (a dict).
+
+        That is what `NucleiRecipe.resolve` returns for the first frame, and the fields of
+        the motion.
+        """
+        p = self.first_frame.resolve(shape, spacing)
+        self._check("speed", self.speed, high=max(p["shape"]))
+        return dict(p, **{name: getattr(self, name) for name in ("frames", "speed", "deformation", "division_rate",
+                                                                  "interval")})
 
 
-def timelapse(shape, *, frames=10, count=None, density=0.2, radius=(7.5, 12.0), roughness=0.06,
-              elongation=(1.0, 1.4), brightness=(0.35, 0.8), speed=1.5, deformation=0.02, division_rate=0.03,
-              interval=300.0, spacing=None, rng=None):
+def timelapse(shape: Sequence[int], recipe: TimelapseRecipe | None = None, *, spacing: check.Spacing = None,
+              rng: check.Rng = None, **params) -> Item:
     """Return an `Item` of nuclei moving, deforming and dividing over `frames` frames.
 
     Frame 0 is `synthscope.phantoms.nuclei` (no mitoses). Each frame every nucleus takes a
@@ -46,18 +98,12 @@ def timelapse(shape, *, frames=10, count=None, density=0.2, radius=(7.5, 12.0), 
     ----------
     shape : sequence of int
         Spatial shape ``(Y, X)`` or ``(Z, Y, X)``.
-    frames : int
-        Number of time points.
-    count, density, radius, roughness, elongation, brightness, spacing
-        Of the first frame, as in `synthscope.phantoms.nuclei`.
-    speed : float
-        Standard deviation of a nucleus's step per frame and axis (pixels of the last axis).
-    deformation : float
-        Amplitude of the boundary's change per frame (as `roughness`).
-    division_rate : float
-        Probability per nucleus and frame of a division, in [0, 0.5].
-    interval : float
-        Time between frames in seconds (``spacing["T"]``).
+    recipe, **params
+        The parameters: a `TimelapseRecipe` (which documents each; by default every
+        default) and fields of it as keywords, which replace its own.
+    spacing : None, float, sequence or dict
+        Physical pixel size per spatial axis (um), as in `synthscope.phantoms.nuclei`;
+        ``spacing["T"]`` of the item is `interval`.
     rng : int or numpy.random.Generator, optional
 
     Returns
@@ -73,9 +119,7 @@ def timelapse(shape, *, frames=10, count=None, density=0.2, radius=(7.5, 12.0), 
     >>> item.axes, item.labels.shape, item.tracks.shape[1]
     ('TYX', (6, 64, 64), 4)
     """
-    p = check_timelapse(shape, frames=frames, count=count, density=density, radius=radius, roughness=roughness,
-                        elongation=elongation, brightness=brightness, speed=speed, deformation=deformation,
-                        division_rate=division_rate, interval=interval, spacing=spacing)
+    p = TimelapseRecipe.of(recipe, **params).resolve(shape, spacing)
     rng = check.as_rng(rng)
     shape, scale = p["shape"], np.asarray(p["scale"])
     propose = propose_centres(shape, clusters=0, cluster_spread=1, scale=scale, rng=rng)

@@ -1,53 +1,30 @@
 """Tissue: cells as a weighted Voronoi (power) tessellation with membranes, and nuclei inside them."""
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 from skimage.segmentation import find_boundaries, relabel_sequential
 
 from synthscope.item import Item
-from synthscope.phantoms import _check as check
+from synthscope import checks as check
 from synthscope.phantoms.placement import label_dtype, region_mask
+from synthscope.phantoms.recipe import Recipe, number, pair
 from synthscope.phantoms.shapes import random_star, star_mask
 
 NEIGHBOURS = 4  # power cells are decided among this many nearest seeds
 LLOYD_STRIDE = 3  # Lloyd relaxation measures centroids on every third pixel
+MIN_RADIUS = 2  # pixels: the least typical cell radius
 
 
-def check_tissue(shape, *, count=None, radius=12.0, weight_spread=0.3, relax=2, thickness=2.0, region=None,
-                 spacing=None):
-    """Check the parameters of `tissue` and return them normalised (a dict); see `tissue`."""
-    shape = check.check_shape(shape)
-    p = dict(
-        shape=shape,
-        radius=check.check_number(radius, "radius", low=2, high=max(shape)),
-        weight_spread=check.check_number(weight_spread, "weight_spread", low=0, high=1),
-        relax=check.check_number(relax, "relax", low=0, high=50, integer=True),
-        thickness=check.check_number(thickness, "thickness", low=1, high=radius),
-        spacing=check.check_spacing(spacing, len(shape)),
-        region=region_mask(region, shape),
-    )
-    p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
-    space = p["region"].sum() if p["region"] is not None else np.prod(shape)
-    cell = (np.pi if len(shape) == 2 else 4 / 3 * np.pi) * p["radius"] ** len(shape) / np.prod(p["scale"])
-    most = max(1, int(space / 8))  # a cell needs a few pixels to be drawn at all
-    p["count"] = check.check_number(max(1, round(space / cell)) if count is None else count, "count", low=1, high=most,
-                                    integer=True)
-    return p
-
-
-def tissue(shape, *, count=None, radius=12.0, weight_spread=0.3, relax=2, thickness=2.0, region=None, spacing=None,
-           rng=None):
-    """Return an `Item` of cells tiling the image (or `region`), with a membrane mask.
-
-    Seeds are drawn uniformly, moved `relax` times to the centroids of their cells (Lloyd
-    relaxation makes cells rounder and more even), and each pixel goes to the seed with the
-    least power distance ``|x - s|^2 - w`` (weights ``w`` make some cells larger).
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TissueRecipe(Recipe):
+    """The parameters of `tissue`: how many cells, how even, and their membranes.
 
     Parameters
     ----------
-    shape : sequence of int
-        ``(Y, X)`` or ``(Z, Y, X)``.
     count : int, optional
         Number of seeds; by default the region's size over a cell of `radius`. Cells that
         end up empty are dropped and the ids renumbered.
@@ -61,9 +38,63 @@ def tissue(shape, *, count=None, radius=12.0, weight_spread=0.3, relax=2, thickn
         Membrane thickness in pixels, half in each of two touching cells.
     region : None, "ellipsoid" or ndarray of bool
         Where cells lie; None fills the image.
-    spacing : None, float, sequence or dict
-        Physical pixel size per spatial axis (um), as in `synthscope.phantoms.nuclei`.
-    rng : int or numpy.random.Generator, optional
+
+    Examples
+    --------
+    >>> TissueRecipe(radius=10).resolve((64, 64))["count"]
+    13
+    >>> TissueRecipe(radius=10, thickness=12)
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: thickness must be in [1, 10], got 12
+    """
+
+    count: int | None = number(None, low=1, integer=True)
+    radius: float = number(12.0, low=MIN_RADIUS)
+    weight_spread: float = number(0.3, low=0, high=1)
+    relax: int = number(2, low=0, high=50, integer=True)
+    thickness: float = 2.0
+    region: str | np.ndarray | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._store(thickness=check.check_number(self.thickness, "thickness", low=1, high=self.radius))
+
+    def resolve(self, shape: Sequence[int], spacing: check.Spacing = None) -> dict:
+        """Check the recipe against the image and return what the drawing code reads (a dict).
+
+        That is the fields, ``shape``, ``spacing``, ``scale`` (pixel sizes relative to the
+        last axis), the ``region`` mask (or None) and the ``count`` (from `radius` unless given).
+        """
+        shape = check.check_shape(shape)
+        self._check("radius", self.radius, high=max(shape))
+        p = dict(self.to_dict(), shape=shape, spacing=check.check_spacing(spacing, len(shape)),
+                 region=region_mask(self.region, shape))
+        p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
+        space = p["region"].sum() if p["region"] is not None else np.prod(shape)
+        cell = (np.pi if len(shape) == 2 else 4 / 3 * np.pi) * p["radius"] ** len(shape) / np.prod(p["scale"])
+        most = max(1, int(space / 8))  # a cell needs a few pixels to be drawn at all
+        p["count"] = self._check("count", max(1, round(space / cell)) if self.count is None else self.count, high=most)
+        return p
+
+
+def tissue(shape: Sequence[int], recipe: TissueRecipe | None = None, *, spacing: check.Spacing = None,
+           rng: check.Rng = None, **params) -> Item:
+    """Return an `Item` of cells tiling the image (or `region`), with a membrane mask.
+
+    Seeds are drawn uniformly, moved `relax` times to the centroids of their cells (Lloyd
+    relaxation makes cells rounder and more even), and each pixel goes to the seed with the
+    least power distance ``|x - s|^2 - w`` (weights ``w`` make some cells larger).
+
+    Parameters
+    ----------
+    shape : sequence of int
+        ``(Y, X)`` or ``(Z, Y, X)``, tiled by cells (or its `region`).
+    recipe, **params
+        The parameters: a `TissueRecipe` (which documents each; by default every default)
+        and fields of it as keywords, which replace its own.
+    spacing, rng
+        The pixel size and the random numbers, as in `synthscope.phantoms.nuclei`.
 
     Returns
     -------
@@ -77,9 +108,11 @@ def tissue(shape, *, count=None, radius=12.0, weight_spread=0.3, relax=2, thickn
     >>> item.masks["membrane"].dtype, bool(item.labels.min() >= 1)
     (dtype('bool'), True)
     """
-    p = check_tissue(shape, count=count, radius=radius, weight_spread=weight_spread, relax=relax, thickness=thickness,
-                     region=region, spacing=spacing)
-    rng = check.as_rng(rng)
+    return _cells(TissueRecipe.of(recipe, **params).resolve(shape, spacing), check.as_rng(rng))
+
+
+def _cells(p, rng):
+    """The `tissue` of the parameters `p` (from `TissueRecipe.resolve`)."""
     labels, seeds = _tessellate(p, rng)
     scale = np.asarray(p["scale"])
     membrane = (labels > 0) & (ndi.distance_transform_edt(~find_boundaries(labels, mode="inner"), sampling=scale)
@@ -93,24 +126,34 @@ def tissue(shape, *, count=None, radius=12.0, weight_spread=0.3, relax=2, thickn
                 metadata={"generator": "tissue", "objects": objects})
 
 
-def check_nuclei_membrane(shape, *, count=None, radius=14.0, nucleus_size=(0.6, 0.85), roughness=0.06,
-                          elongation=(1.0, 1.3), brightness=(0.35, 0.8), weight_spread=0.3, relax=2, thickness=2.0,
-                          region=None, spacing=None):
-    """Check the parameters of `nuclei_membrane` and return them normalised (a dict)."""
-    p = check_tissue(shape, count=count, radius=radius, weight_spread=weight_spread, relax=relax,
-                     thickness=thickness, region=region, spacing=spacing)
-    return dict(
-        p,
-        nucleus_size=check.check_range(nucleus_size, "nucleus_size", low=0, high=1, low_open=True),
-        roughness=check.check_number(roughness, "roughness", low=0, high=0.3),
-        elongation=check.check_range(elongation, "elongation", low=1, high=4),
-        brightness=check.check_range(brightness, "brightness", low=0, high=1),
-    )
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NucleiMembraneRecipe(TissueRecipe):
+    """The parameters of `nuclei_membrane`: the cells of `TissueRecipe` and a nucleus in each.
+
+    Parameters
+    ----------
+    count, radius, weight_spread, relax, thickness, region
+        Of the cells, as in `TissueRecipe` (but `radius` is 14 by default).
+    nucleus_size : float or (float, float)
+        Nucleus radius relative to the cell's inscribed radius, in (0, 1].
+    roughness, elongation, brightness
+        As in `synthscope.phantoms.NucleiRecipe`, for the nuclei.
+
+    Examples
+    --------
+    >>> NucleiMembraneRecipe(nucleus_size=0.7).nucleus_size
+    (0.7, 0.7)
+    """
+
+    radius: float = number(14.0, low=MIN_RADIUS)
+    nucleus_size: float | tuple[float, float] = pair((0.6, 0.85), low=0, high=1, low_open=True)
+    roughness: float = number(0.06, low=0, high=0.3)
+    elongation: float | tuple[float, float] = pair((1.0, 1.3), low=1, high=4)
+    brightness: float | tuple[float, float] = pair((0.35, 0.8), low=0, high=1)
 
 
-def nuclei_membrane(shape, *, count=None, radius=14.0, nucleus_size=(0.6, 0.85), roughness=0.06,
-                    elongation=(1.0, 1.3), brightness=(0.35, 0.8), weight_spread=0.3, relax=2, thickness=2.0,
-                    region=None, spacing=None, rng=None):
+def nuclei_membrane(shape: Sequence[int], recipe: NucleiMembraneRecipe | None = None, *,
+                    spacing: check.Spacing = None, rng: check.Rng = None, **params) -> Item:
     """Return an `Item` of cells with one nucleus each: two channels of the same cells.
 
     The cells are `tissue`; each nucleus is a star-convex blob at the innermost point of
@@ -119,12 +162,13 @@ def nuclei_membrane(shape, *, count=None, radius=14.0, nucleus_size=(0.6, 0.85),
 
     Parameters
     ----------
-    shape, count, radius, weight_spread, relax, thickness, region, spacing, rng
+    shape
         As in `tissue`.
-    nucleus_size : float or (float, float)
-        Nucleus radius relative to the cell's inscribed radius, in (0, 1].
-    roughness, elongation, brightness
-        As in `synthscope.phantoms.nuclei`, for the nuclei.
+    recipe, **params
+        The parameters: a `NucleiMembraneRecipe` (which documents each; by default every
+        default) and fields of it as keywords, which replace its own.
+    spacing, rng
+        As in `tissue` (the cells take their random numbers first).
 
     Returns
     -------
@@ -138,12 +182,9 @@ def nuclei_membrane(shape, *, count=None, radius=14.0, nucleus_size=(0.6, 0.85),
     >>> bool(np.all((item.masks["nuclei"] == 0) | (item.masks["nuclei"] == item.labels)))
     True
     """
-    p = check_nuclei_membrane(shape, count=count, radius=radius, nucleus_size=nucleus_size, roughness=roughness,
-                              elongation=elongation, brightness=brightness, weight_spread=weight_spread, relax=relax,
-                              thickness=thickness, region=region, spacing=spacing)
+    p = NucleiMembraneRecipe.of(recipe, **params).resolve(shape, spacing)
     rng = check.as_rng(rng)
-    item = tissue(shape, count=count, radius=radius, weight_spread=weight_spread, relax=relax, thickness=thickness,
-                  region=region, spacing=spacing, rng=rng)
+    item = _cells(p, rng)
     labels, scale = item.labels, np.asarray(p["scale"])
     inside = labels * ~item.masks["membrane"]
     depth = ndi.distance_transform_edt(find_boundaries(inside, mode="inner") == 0, sampling=scale) * (inside > 0)

@@ -53,10 +53,9 @@ def open_export(dataset_root, out):
 
 def pictured(item, *, name):
     """Return the refined image of `item`, or its sketch where it has none."""
-    image = item.image if item.image is not None else item.sketch
-    if image is None:
+    if item.picture is None:
         raise InputError(f"{name}: item has neither an image nor a sketch to export")
-    return image
+    return item.picture
 
 
 def frames(dataset):
@@ -72,8 +71,7 @@ def frames(dataset):
     >>> [(f.name, f.axes) for f in frames(read_dataset(writer.root))]
     [('00000_t000', 'YX'), ('00000_t001', 'YX')]
     """
-    for id_ in dataset.ids:
-        item = dataset.load(id_)
+    for id_, item in zip(dataset.ids, dataset):
         image = pictured(item, name=f"{dataset.root}/items/{id_}")
         spacing = {k: v for k, v in item.spacing.items() if k != "T"}
         if "T" not in item.axes:

@@ -38,8 +38,7 @@ def to_ctc(dataset_root, out):
     out : Path
     """
     dataset, out = open_export(dataset_root, out)
-    for number, id_ in enumerate(dataset.ids, start=1):
-        item = dataset.load(id_)
+    for number, (id_, item) in enumerate(zip(dataset.ids, dataset), start=1):
         image, labels = pictured(item, name=f"{dataset.root}/items/{id_}"), item.labels
         image_axes, axes = item.image_axes, item.axes
         if "T" not in axes:

@@ -1,10 +1,16 @@
-"""Checks of generator parameters: each raises `InputError` naming the key and the allowed range."""
+"""Checks of user values (preset keys, generator and refinement parameters): each raises `InputError` naming
+the key and the allowed range."""
 
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
 from synthscope.errors import InputError
+
+#: What a generator's `spacing` may be (see `check_spacing`), and its `rng` (see `as_rng`).
+Spacing = float | Sequence[float] | dict | None
+Rng = int | np.random.Generator | None
 
 
 def check_shape(shape, *, ndims=(2, 3), minimum=8):

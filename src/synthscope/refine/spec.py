@@ -1,0 +1,162 @@
+"""`RefineSpec`: the ``refine:`` section of a preset, its keys, defaults and checks.
+
+Every ``refine.*`` key is a field of `RefineSpec` with its default; `RefineSpec.from_mapping`
+reads a preset's section (from YAML or ``--set``) and refuses an unknown key, a value of the
+wrong type or out of range, with one line naming the key.
+"""
+
+import dataclasses
+import numbers
+import typing
+
+from synthscope.errors import InputError
+from synthscope.checks import check_choice, check_number
+from synthscope.phantoms.cilia import MASKS as CILIA_MASKS
+
+#: What `refine_item` may do when image and labels disagree (``refine.mismatch``), the default first.
+MISMATCH_POLICIES = ("retry", "relabel", "keep")
+#: The held regions a stage may name (see `synthscope.refine.held_region`).
+HELD_REGIONS = ("objects", "tubules", "background", "empty", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
+#: The ``refine.condition`` settings and how many channels each gives a conditional model.
+CONDITION_CHANNELS = {None: 0, "mask": 1, "mask+out_of_plane": 2}
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSpec:
+    """One stage of a region-held refinement: noise to `t`, hold the region `hold` (or none).
+
+    Examples
+    --------
+    >>> StageSpec(t=650, hold="axoneme")
+    StageSpec(t=650, hold='axoneme')
+    >>> StageSpec(t=1000)
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: refine.stages.t must be in [1, 999], got 1000
+    """
+
+    t: int
+    hold: str | None = None
+
+    def __post_init__(self):
+        check_number(self.t, "refine.stages.t", low=1, high=999, integer=True)
+        if self.hold is not None:
+            check_choice(self.hold, "refine.stages.hold", HELD_REGIONS)
+
+    def to_dict(self) -> dict:
+        """The stage as a preset writes it."""
+        return {"t": self.t, "hold": self.hold}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RefineSpec:
+    """How an item's sketch is refined: the model, its stages and what to do about mismatches.
+
+    Parameters
+    ----------
+    model : str, optional
+        A bundled model name or a model folder; None makes sketches only.
+    sampler : {"dpm", "ddim", "ddpm"}
+        The sampler of `synthscope.diffusion.refine`.
+    steps : int
+        Network evaluations per stage, in [1, 1000].
+    t_start : int
+        Diffusion time of a one-stage refinement (SDEdit), in [1, 999].
+    hold : str, optional
+        The region a one-stage refinement holds (one of `HELD_REGIONS`), or none.
+    stages : tuple of StageSpec, optional
+        Several region-held stages, run in order; replaces `t_start` and `hold`.
+    slice_rho : float, optional
+        A 2D model on a volume: the noise correlation between slices is ``rho^2 / (1 + rho^2)``.
+    band : int
+        How far, in pixels, the annotation update may move an edge.
+    condition : {None, "mask", "mask+out_of_plane"}
+        What a conditional model is given (see `CONDITION_CHANNELS`).
+    mismatch : {"retry", "relabel", "keep"}
+        What happens when image and labels disagree (see `synthscope.refine.refine_item`).
+    retries : int
+        How many more refinements ``"retry"`` tries before it relabels, in [0, 20].
+
+    Examples
+    --------
+    >>> spec = RefineSpec.from_mapping({"model": "nuclei-fluo-2d", "t_start": 300, "hold": "background"})
+    >>> spec.plan
+    (StageSpec(t=300, hold='background'),)
+    >>> RefineSpec.from_mapping({"retries": -1})
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: refine.retries must be in [0, 20], got -1
+    """
+
+    model: str | None = None
+    sampler: str = "dpm"
+    steps: int = 20
+    t_start: int = 400
+    hold: str | None = None
+    stages: tuple[StageSpec, ...] | None = None
+    slice_rho: float | None = None
+    band: int = 2
+    condition: str | None = None
+    mismatch: str = MISMATCH_POLICIES[0]
+    retries: int = 2
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if not _is_instance(value, hints[field.name]):
+                raise InputError(f"refine.{field.name} has the wrong type: {value!r}")
+        check_number(self.t_start, "refine.t_start", low=1, high=999, integer=True)
+        check_number(self.steps, "refine.steps", low=1, high=1000, integer=True)
+        check_choice(self.mismatch, "refine.mismatch", MISMATCH_POLICIES)
+        check_number(self.retries, "refine.retries", low=0, high=20, integer=True)
+        if self.hold is not None:
+            check_choice(self.hold, "refine.hold", HELD_REGIONS)
+        if self.condition not in CONDITION_CHANNELS:
+            names = ", ".join(str(k) for k in CONDITION_CHANNELS if k)
+            raise InputError(f"refine.condition: {self.condition!r} is not a condition; use {names} or null")
+
+    @classmethod
+    def from_mapping(cls, mapping: dict) -> "RefineSpec":
+        """Return the spec of a preset's ``refine`` section (a mapping of its keys).
+
+        ``stages`` is a list of ``{t: int, hold: region or null}``; it replaces ``t_start``
+        and ``hold``, so a section that gives both is refused.
+        """
+        keys = [f.name for f in dataclasses.fields(cls)]
+        for key in mapping:
+            if key not in keys:
+                raise InputError(f"refine.{key} is not a refinement key; use {', '.join(keys)}")
+        if "stages" in mapping and {"t_start", "hold"} & set(mapping):
+            raise InputError("refine.stages replaces refine.t_start and refine.hold; give one or the other")
+        given = dict(mapping)
+        if "stages" in given:
+            if not isinstance(given["stages"], list):
+                raise InputError(f"refine.stages has the wrong type: {given['stages']!r}")
+            given["stages"] = tuple(_stage(stage) for stage in given["stages"])
+        return cls(**given)
+
+    @property
+    def plan(self) -> tuple[StageSpec, ...]:
+        """The stages to run: `stages`, else one stage of `t_start` holding `hold`."""
+        return self.stages if self.stages is not None else (StageSpec(t=self.t_start, hold=self.hold),)
+
+
+def _stage(stage):
+    if not isinstance(stage, dict) or set(stage) - {"t", "hold"} or "t" not in stage:
+        raise InputError(f"refine.stages: each stage is {{t: int, hold: region or null}}, got {stage!r}")
+    return StageSpec(**stage)
+
+
+def _is_instance(value, hint):
+    """Whether `value` fits the annotation `hint`; an int fits a float, a bool fits no number."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
+    for option in options:
+        kind = typing.get_origin(option) or option
+        if kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return True
+        if kind is int and isinstance(value, bool):
+            continue
+        if isinstance(value, kind):
+            return True
+    return False
