@@ -118,14 +118,14 @@ def main():
     ours = "(b) ours: DPM-Solver++ 20, bf16"
     variants = {
         ours: {"steps": 20},
-        "    ours, another seed": {"steps": 20, "generator": 1},
+        "    ours, another seed": {"steps": 20, "rng": 1},
         "    DPM-Solver++ 10, bf16": {"steps": 10},
         "    DDIM 20, bf16": {"sampler": "ddim", "steps": 20},
         "    DPM-Solver++ 20, fp32": {"steps": 20, "bf16": False},
     }
     cpu_seconds = {}
     for name, variant in variants.items():
-        variant = {"generator": 0, "bf16": None, **variant}
+        variant = {"rng": 0, "bf16": None, **variant}
         out, wall, cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=400)], **variant))
         cpu_seconds[name] = cpu
         difference = "" if options.quick else f"{np.abs(out - reference).mean():.4f}"
