@@ -23,7 +23,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/synthscope generate nuclei-2d --count 8 --out demo-output --seed 0
 
+LINTED := src tests benchmarks scripts
+
 test: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest -n 2
 
 clean:

@@ -84,8 +84,15 @@ def main():
     rows = []
 
     if not args.skip_full:
-        refined, sketches, seconds = fitted_data(list(train[0]), list(train[1]), args.out / "full", base=args.base,
-                                                 count=args.count, settings=settings, seed=1000)
+        refined, sketches, seconds = fitted_data(
+            list(train[0]),
+            list(train[1]),
+            args.out / "full",
+            base=args.base,
+            count=args.count,
+            settings=settings,
+            seed=1000,
+        )
         on_refined = downstream_benchmark(train, test, synthetic=refined, **options)
         on_sketches = downstream_benchmark(train, test, synthetic=sketches, k_real=0, **options)
         results["full"] = {"refined": on_refined, "sketches": on_sketches, "seconds_per_item": seconds}
@@ -96,8 +103,10 @@ def main():
             ("refined, fitted preset", synthetic),
             ("real + refined", ap50(on_refined, "real+synthetic")),
         ]
-        print(f"refined / real = {synthetic['mean'] / real['mean']:.3f} (target >= 0.90); refined - sketches = "
-              f"{synthetic['mean'] - ap50(on_sketches, 'synthetic')['mean']:+.3f} (target >= +0.05)")
+        print(
+            f"refined / real = {synthetic['mean'] / real['mean']:.3f} (target >= 0.90); refined - sketches = "
+            f"{synthetic['mean'] - ap50(on_sketches, 'synthetic')['mean']:+.3f} (target >= +0.05)"
+        )
         save(args.out, results, rows)
 
     for k in (int(v) for v in args.k_real.split(",") if v):
@@ -105,10 +114,19 @@ def main():
         for seed in seeds:
             chosen = np.sort(np.random.default_rng(seed).choice(len(train[0]), k, replace=False))
             examples = ([train[0][i] for i in chosen], [train[1][i] for i in chosen])
-            refined, _, _ = fitted_data(*examples, args.out / f"k{k}-seed{seed}", base=args.base,
-                                        count=args.count, settings=settings, seed=1000 + seed)
-            runs.append(downstream_benchmark(train, test, synthetic=refined, k_real=k, real_fraction=0.5,
-                                             steps=args.steps, seeds=[seed]))
+            refined, _, _ = fitted_data(
+                *examples,
+                args.out / f"k{k}-seed{seed}",
+                base=args.base,
+                count=args.count,
+                settings=settings,
+                seed=1000 + seed,
+            )
+            runs.append(
+                downstream_benchmark(
+                    train, test, synthetic=refined, k_real=k, real_fraction=0.5, steps=args.steps, seeds=[seed]
+                )
+            )
         real = [r["conditions"]["real"]["runs"][0]["ap50"] for r in runs]
         both = [r["conditions"]["real+synthetic"]["runs"][0]["ap50"] for r in runs]
         results["few"][k] = {"real": real, "real+synthetic": both, "reports": runs}
@@ -132,8 +150,12 @@ def table(rows):
 
 def _stats(values):
     values = np.asarray(values, float)
-    return {"mean": values.mean(), "std": values.std(ddof=1) if values.size > 1 else 0.0,
-            "min": values.min(), "max": values.max()}
+    return {
+        "mean": values.mean(),
+        "std": values.std(ddof=1) if values.size > 1 else 0.0,
+        "min": values.min(),
+        "max": values.max(),
+    }
 
 
 if __name__ == "__main__":

@@ -62,19 +62,28 @@ def main():
         for policy in MISMATCH_POLICIES:
             root = args.out / f"{setting}-{policy}"
             started = time.perf_counter()
-            generate(args.preset, count=args.count, out=root, rng=args.seed,
-                     settings={**overrides, "refine.mismatch": policy})
+            generate(
+                args.preset,
+                count=args.count,
+                out=root,
+                rng=args.seed,
+                settings={**overrides, "refine.mismatch": policy},
+            )
             figures = summarise(root) | {"seconds_per_item": (time.perf_counter() - started) / args.count}
             rows.append({"setting": setting, "policy": policy, **figures})
             print(json.dumps(rows[-1]), flush=True)
     (args.out / "mismatch.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print("| setting | policy | unlabeled / item | empty / item | items with a mismatch | refinements / item "
-          "| labels added | labels dropped | mean IoU | s / item |")
+    print(
+        "| setting | policy | unlabeled / item | empty / item | items with a mismatch | refinements / item "
+        "| labels added | labels dropped | mean IoU | s / item |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['setting']} | {r['policy']} | {r['unlabeled_per_item']:.2f} | {r['empty_per_item']:.2f} | "
-              f"{r['items_with_mismatch']}/{r['items']} | {r['refinements_per_item']:.2f} | {r['labels_added']} | "
-              f"{r['labels_dropped']} | {r['mean_iou']:.3f} | {r['seconds_per_item']:.1f} |")
+        print(
+            f"| {r['setting']} | {r['policy']} | {r['unlabeled_per_item']:.2f} | {r['empty_per_item']:.2f} | "
+            f"{r['items_with_mismatch']}/{r['items']} | {r['refinements_per_item']:.2f} | {r['labels_added']} | "
+            f"{r['labels_dropped']} | {r['mean_iou']:.3f} | {r['seconds_per_item']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

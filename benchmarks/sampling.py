@@ -20,6 +20,7 @@ two OpenMP threads on two shared cores a neighbour made bf16 passes 20x slower, 
 """
 
 import argparse
+import functools
 import json
 import resource
 import subprocess
@@ -76,7 +77,11 @@ def run_case(folder, case):
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _, wall, cpu = timed(lambda: refine(model, image, steps=20, rng=0, slice_rho=1.0 if len(shape) == 3 else None))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": peak, "baseline_mib": baseline, "pixels": int(np.prod(shape))}))
+    print(
+        json.dumps(
+            {"wall": wall, "cpu": cpu, "peak_mib": peak, "baseline_mib": baseline, "pixels": int(np.prod(shape))}
+        )
+    )
 
 
 def main():
@@ -101,20 +106,33 @@ def main():
         save_denoiser(model, folder)
     model = load_denoiser(folder)
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"model: {options.model or 'random default config'}, {parameters / 1e6:.2f}M parameters, "
-          f"{torch.get_num_threads()} threads, bf16 {torch.ops.mkldnn._is_mkldnn_bf16_supported()}")
+    print(
+        f"model: {options.model or 'random default config'}, {parameters / 1e6:.2f}M parameters, "
+        f"{torch.get_num_threads()} threads, bf16 {torch.ops.mkldnn._is_mkldnn_bf16_supported()}"
+    )
 
     image = test_image((256, 256))
     reference_steps = 40 if options.quick else 400
-    reference, ref_wall, ref_cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=reference_steps)],
-                                                        sampler="ddpm", steps=reference_steps, bf16=False, rng=0))
+    reference, ref_wall, ref_cpu = timed(
+        lambda: refine(
+            model,
+            image,
+            stages=[Stage(t_start=reference_steps)],
+            sampler="ddpm",
+            steps=reference_steps,
+            bf16=False,
+            rng=0,
+        )
+    )
     ref_wall, ref_cpu = ref_wall * 400 / reference_steps, ref_cpu * 400 / reference_steps
     refine(model, image, steps=2, rng=0)  # warm up the bf16 kernels
     forward = {bf16: forward_seconds(model, bf16=bf16) for bf16 in (None, False)}
 
     print("\n256x256 SDEdit from t=400             wall s   cpu s  NFE  speed-up (cpu)  mean |diff| to (a)  overhead")
-    print(f"(a) published: DDPM 400, fp32      {ref_wall:7.1f} {ref_cpu:7.1f}  400"
-          f"{'  (scaled from 40 steps)' if options.quick else ''}{'':33s}{ref_cpu / (400 * forward[False]) - 1:+.0%}")
+    print(
+        f"(a) published: DDPM 400, fp32      {ref_wall:7.1f} {ref_cpu:7.1f}  400"
+        f"{'  (scaled from 40 steps)' if options.quick else ''}{'':33s}{ref_cpu / (400 * forward[False]) - 1:+.0%}"
+    )
     ours = "(b) ours: DPM-Solver++ 20, bf16"
     variants = {
         ours: {"steps": 20},
@@ -126,21 +144,29 @@ def main():
     cpu_seconds = {}
     for name, variant in variants.items():
         variant = {"rng": 0, "bf16": None, **variant}
-        out, wall, cpu = timed(lambda: refine(model, image, stages=[Stage(t_start=400)], **variant))
+        out, wall, cpu = timed(functools.partial(refine, model, image, stages=[Stage(t_start=400)], **variant))
         cpu_seconds[name] = cpu
         difference = "" if options.quick else f"{np.abs(out - reference).mean():.4f}"
         overhead = cpu / (variant["steps"] * forward[variant["bf16"]]) - 1
-        print(f"{name:34s} {wall:7.2f} {cpu:7.2f} {variant['steps']:4d} {ref_cpu / cpu:15.1f} {difference:>19s} {overhead:+9.0%}")
-    print(f"one network pass over the 25 tiles of 64x64, cpu s: bf16 {forward[None]:.3f}, fp32 {forward[False]:.3f}; "
-          "overhead = cpu s / (NFE x pass) - 1")
+        print(
+            f"{name:34s} {wall:7.2f} {cpu:7.2f} {variant['steps']:4d} {ref_cpu / cpu:15.1f} {difference:>19s} "
+            f"{overhead:+9.0%}"
+        )
+    print(
+        f"one network pass over the 25 tiles of 64x64, cpu s: bf16 {forward[None]:.3f}, fp32 {forward[False]:.3f}; "
+        "overhead = cpu s / (NFE x pass) - 1"
+    )
 
     print("\ntiled, 64x64 tiles, overlap 1/4, batch 8   wall s   cpu s  peak MiB (after import)  cpu s per 256x256")
     for case in ("tiled_1024", "volume_32x256x256"):
         command = [sys.executable, __file__, "--model", str(folder), "--case", case, "--threads", str(options.threads)]
         result = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
         per_image = result["cpu"] / (result["pixels"] / 256**2)
-        print(f"{case:40s} {result['wall']:8.1f} {result['cpu']:7.1f} {result['peak_mib']:6.0f} ({result['baseline_mib']:.0f})"
-              f"         {per_image:.2f} ({per_image / cpu_seconds[ours] - 1:+.0%} vs 256x256)")
+        print(
+            f"{case:40s} {result['wall']:8.1f} {result['cpu']:7.1f} {result['peak_mib']:6.0f} "
+            f"({result['baseline_mib']:.0f})"
+            f"         {per_image:.2f} ({per_image / cpu_seconds[ours] - 1:+.0%} vs 256x256)"
+        )
 
 
 if __name__ == "__main__":

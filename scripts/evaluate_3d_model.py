@@ -75,24 +75,37 @@ def main():
             if pick is None:  # the same positions for both kinds, so that they pair up
                 pick = np.sort(np.random.default_rng(0).permutation(len(patches))[: args.limit])
             report = realism(reference, [patches[i] for i in pick], rng=0)
-            scores[f"{kind}/{view}"] = {**report["metrics"], "n_candidate": report["n_candidate"],
-                                        "n_reference": len(reference)}
+            scores[f"{kind}/{view}"] = {
+                **report["metrics"],
+                "n_candidate": report["n_candidate"],
+                "n_reference": len(reference),
+            }
     (args.out / "realism-3d.json").write_text(json.dumps(scores, indent=2) + "\n")
     lines = ["| volumes | view | FID | KID | SWD | patches (synthetic / real) |", "|---|---|---|---|---|---|"]
     for view in ("xy", "xz"):
         name = {"xy": "XY", "xz": "XZ/YZ"}[view]
         floor = scores[f"sketch/{view}"]
-        lines.append(f"| real vs real (floor) | {name} | " + " | ".join(
-            f"{floor[m]['floor']:.4g}" for m in ("fid", "kid", "swd")) + " | |")
+        lines.append(
+            f"| real vs real (floor) | {name} | "
+            + " | ".join(f"{floor[m]['floor']:.4g}" for m in ("fid", "kid", "swd"))
+            + " | |"
+        )
         for kind, label in (("sketch", "raw sketches"), ("image", "refined by nuclei-fluo-3d")):
             got = scores[f"{kind}/{view}"]
-            lines.append(f"| {label} | {name} | " + " | ".join(f"{got[m]['score']:.4g}" for m in ("fid", "kid", "swd"))
-                         + f" | {got['n_candidate']} / {got['n_reference']} |")
+            lines.append(
+                f"| {label} | {name} | "
+                + " | ".join(f"{got[m]['score']:.4g}" for m in ("fid", "kid", "swd"))
+                + f" | {got['n_candidate']} / {got['n_reference']} |"
+            )
     table = "\n".join(lines) + "\n"
     print(table)
     if args.card:
-        args.card.write_text(args.card.read_text().rstrip("\n") + "\n\n" + CARD_SECTION.format(
-            count=args.count, seed=args.seed, limit=args.limit) + table)
+        args.card.write_text(
+            args.card.read_text().rstrip("\n")
+            + "\n\n"
+            + CARD_SECTION.format(count=args.count, seed=args.seed, limit=args.limit)
+            + table
+        )
 
 
 if __name__ == "__main__":

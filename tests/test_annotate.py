@@ -82,6 +82,7 @@ def test_shape_mismatch_is_refused(function):
 
 # Judged against the sketch: a planted unlabeled blob, a planted empty label, a dim object.
 
+
 def _ball(shape, centre, radius):
     grid = np.ogrid[tuple(slice(0, n) for n in shape)]
     return sum((g - c) ** 2 for g, c in zip(grid, centre)) <= radius**2

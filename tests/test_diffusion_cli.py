@@ -26,7 +26,11 @@ SPEC = {
 def _write_spec(tmp_path, **changes):
     (tmp_path / "images").mkdir(exist_ok=True)
     for i in range(2):
-        write_image(tmp_path / "images" / f"{i}.tif", (np.arange(24 * 24).reshape(24, 24) * (i + 1)).astype(np.uint16), axes="YX")
+        write_image(
+            tmp_path / "images" / f"{i}.tif",
+            (np.arange(24 * 24).reshape(24, 24) * (i + 1)).astype(np.uint16),
+            axes="YX",
+        )
     path = tmp_path / "train.yaml"
     path.write_text(yaml.safe_dump({**SPEC, **changes}))
     return path
@@ -53,9 +57,14 @@ def test_train_then_resume_then_refine(tmp_path):
     sketch = tmp_path / "sketch.tif"
     write_image(sketch, np.full((20, 28), 0.5, np.float32), axes="YX", spacing={"Y": 0.5, "X": 0.5})
     out = tmp_path / "refined.tif"
-    assert _invoke("refine", sketch, "--model", tmp_path / "model", "--out", out, "--steps", 2, "--t-start", 200).exit_code == 0
+    assert (
+        _invoke("refine", sketch, "--model", tmp_path / "model", "--out", out, "--steps", 2, "--t-start", 200).exit_code
+        == 0
+    )
     refined = read_image(out)
-    assert refined.data.shape == (20, 28) and refined.data.dtype == np.float32 and refined.spacing == {"Y": 0.5, "X": 0.5}
+    assert (
+        refined.data.shape == (20, 28) and refined.data.dtype == np.float32 and refined.spacing == {"Y": 0.5, "X": 0.5}
+    )
 
 
 def test_the_seed_of_a_training_file_seeds_the_run(tmp_path):
@@ -72,13 +81,16 @@ def test_the_seed_of_a_training_file_seeds_the_run(tmp_path):
     assert not torch.equal(first, weights("c", 2))
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"colour": "red"}, "unknown keys"),
-    ({"training": {"batch_size": 2}}, "steps is required"),
-    ({"data": {"path": "images"}}, "in \\[0, 1\\]"),
-    ({"data": {"path": "nowhere"}}, "no such file"),
-    ({"model": {"channels": [8, 8, 8], "patch_size": [15, 15]}}, "multiple"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"colour": "red"}, "unknown keys"),
+        ({"training": {"batch_size": 2}}, "steps is required"),
+        ({"data": {"path": "images"}}, "in \\[0, 1\\]"),
+        ({"data": {"path": "nowhere"}}, "no such file"),
+        ({"model": {"channels": [8, 8, 8], "patch_size": [15, 15]}}, "multiple"),
+    ],
+)
 def test_bad_training_files_are_refused(tmp_path, changes, message):
     with pytest.raises(InputError, match=message):
         _invoke("train", _write_spec(tmp_path, **changes))

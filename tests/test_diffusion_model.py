@@ -20,15 +20,27 @@ def _tiny(**options):
 
 
 def test_config_round_trips_through_json():
-    config = DenoiserConfig(channels=(8, 16, 16), condition_channels=2, prediction_type="v_prediction",
-                            beta_schedule="scaled_linear", normalisation={"method": "percentile", "low": 1, "high": 99.8})
+    config = DenoiserConfig(
+        channels=(8, 16, 16),
+        condition_channels=2,
+        prediction_type="v_prediction",
+        beta_schedule="scaled_linear",
+        normalisation={"method": "percentile", "low": 1, "high": 99.8},
+    )
     assert DenoiserConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
 
 
-@pytest.mark.parametrize("options", [
-    {"spatial_dims": 4}, {"prediction_type": "sample"}, {"beta_schedule": "cosine"},
-    {"attention_levels": (True,)}, {"patch_size": (30, 30)}, {"patch_size": (16, 16, 16)},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"spatial_dims": 4},
+        {"prediction_type": "sample"},
+        {"beta_schedule": "cosine"},
+        {"attention_levels": (True,)},
+        {"patch_size": (30, 30)},
+        {"patch_size": (16, 16, 16)},
+    ],
+)
 def test_bad_configs_are_refused(options):
     with pytest.raises(InputError):
         DenoiserConfig(channels=(8, 8, 8), **options)
@@ -37,7 +49,9 @@ def test_bad_configs_are_refused(options):
 @pytest.mark.parametrize("dims", [2, 3])
 def test_save_load_round_trip_gives_identical_outputs(tmp_path, dims):
     torch.manual_seed(0)
-    model = build_denoiser(channels=(8, 8, 8), spatial_dims=dims, patch_size=(8,) * dims, axes="ZYX"[-dims:] if dims == 3 else "YX")
+    model = build_denoiser(
+        channels=(8, 8, 8), spatial_dims=dims, patch_size=(8,) * dims, axes="ZYX"[-dims:] if dims == 3 else "YX"
+    )
     for parameter in model.parameters():  # the output layer starts at zero; make outputs non-trivial
         parameter.data.add_(0.01 * torch.randn_like(parameter))
     save_denoiser(model.eval(), tmp_path, extra={"steps": 3})
@@ -99,7 +113,14 @@ def test_saved_weights_are_plain_safetensors(tmp_path):
 
 def test_denoiser_is_one_class_for_2d_and_3d():
     for dims, shape in ((2, (1, 1, 12, 20)), (3, (1, 1, 4, 8, 12))):
-        model = Denoiser(DenoiserConfig(spatial_dims=dims, channels=(8, 8), attention_levels=(False, True),
-                                        patch_size=(4,) * dims, axes="ZYX"[-dims:] if dims == 3 else "YX"))
+        model = Denoiser(
+            DenoiserConfig(
+                spatial_dims=dims,
+                channels=(8, 8),
+                attention_levels=(False, True),
+                patch_size=(4,) * dims,
+                axes="ZYX"[-dims:] if dims == 3 else "YX",
+            )
+        )
         assert model(torch.zeros(shape), torch.tensor([1])).shape == shape
     assert np.isclose(sum(p.numel() for p in build_denoiser().parameters()) / 1e6, 1.1, atol=0.3)

@@ -33,7 +33,9 @@ def _reference_loop(model, scheduler, shape, seed, ancestral):
     with torch.no_grad():
         for t in scheduler.timesteps:
             eps = model(x, t.expand(len(x)))
-            x = scheduler.step(eps, t, x, **({"generator": generator} if ancestral else {"use_clipped_model_output": True})).prev_sample
+            x = scheduler.step(
+                eps, t, x, **({"generator": generator} if ancestral else {"use_clipped_model_output": True})
+            ).prev_sample
     return ((x[0, 0] + 1) / 2).clamp(0, 1).numpy()
 
 
@@ -67,7 +69,9 @@ def test_stages_run_in_order_and_the_last_held_stage_keeps_its_region(model):
     core[4:12, 4:12] = 1
     stages = [Stage(650, hold=core), Stage(250), Stage(350, hold=core)]
     done = []
-    out = refine(model, image, stages=stages, steps=3, rng=0, callback=lambda d, n, **f: done.append((d, n, f["stage"])))
+    out = refine(
+        model, image, stages=stages, steps=3, rng=0, callback=lambda d, n, **f: done.append((d, n, f["stage"]))
+    )
     assert done[0] == (1, 9, 0) and done[-1] == (9, 9, 2)
     np.testing.assert_allclose(out[4:12, 4:12], image[4:12, 4:12], atol=1e-5)
 
@@ -86,8 +90,10 @@ def test_rng_is_an_int_a_numpy_or_a_torch_generator(model):
     by_torch = refine(model, image, steps=2, rng=torch.Generator().manual_seed(5), bf16=False)
     np.testing.assert_array_equal(by_int, by_torch)
     seed = int(np.random.default_rng(1).integers(2**63))  # one draw of the Generator seeds the noise
-    np.testing.assert_array_equal(refine(model, image, steps=2, rng=np.random.default_rng(1), bf16=False),
-                                  refine(model, image, steps=2, rng=seed, bf16=False))
+    np.testing.assert_array_equal(
+        refine(model, image, steps=2, rng=np.random.default_rng(1), bf16=False),
+        refine(model, image, steps=2, rng=seed, bf16=False),
+    )
 
 
 def test_an_image_of_one_tile_is_sampled_as_untiled(model):
@@ -133,25 +139,30 @@ def test_slice_noise_has_the_stated_correlation(rho):
 
 
 def test_a_conditional_3d_model_samples_with_its_condition():
-    model = build_denoiser(channels=(8, 8, 8), spatial_dims=3, condition_channels=1, patch_size=(8, 16, 16), axes="ZYX").eval()
+    model = build_denoiser(
+        channels=(8, 8, 8), spatial_dims=3, condition_channels=1, patch_size=(8, 16, 16), axes="ZYX"
+    ).eval()
     out = sample(model, (8, 24, 16), condition=np.zeros((8, 24, 16), np.float32), steps=2, rng=0)
     assert out.shape == (8, 24, 16) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"image": np.zeros((2, 3, 16, 16))}, "does not fit"),
-    ({"image": np.full((16, 16), 2.0)}, "values must be in"),
-    ({"condition": np.zeros((16, 16))}, "condition"),
-    ({"stages": [Stage(0)]}, "t_start"),
-    ({"stages": [Stage(1001)]}, "t_start"),
-    ({"stages": [Stage(400, hold=np.full((16, 16), 1.5))]}, "hold"),
-    ({"stages": [Stage(400, hold=np.ones((8, 16)))]}, "hold"),
-    ({"stages": []}, "stages"),
-    ({"stages": [400]}, "stages"),
-    ({"sampler": "euler"}, "sampler"),
-    ({"steps": 0}, "steps"),
-    ({"tile_overlap": 1.0}, "tile_overlap"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"image": np.zeros((2, 3, 16, 16))}, "does not fit"),
+        ({"image": np.full((16, 16), 2.0)}, "values must be in"),
+        ({"condition": np.zeros((16, 16))}, "condition"),
+        ({"stages": [Stage(0)]}, "t_start"),
+        ({"stages": [Stage(1001)]}, "t_start"),
+        ({"stages": [Stage(400, hold=np.full((16, 16), 1.5))]}, "hold"),
+        ({"stages": [Stage(400, hold=np.ones((8, 16)))]}, "hold"),
+        ({"stages": []}, "stages"),
+        ({"stages": [400]}, "stages"),
+        ({"sampler": "euler"}, "sampler"),
+        ({"steps": 0}, "steps"),
+        ({"tile_overlap": 1.0}, "tile_overlap"),
+    ],
+)
 def test_bad_input_is_refused_before_any_work(model, options, message):
     calls = []
     options = {"image": np.zeros((16, 16), np.float32), **options}

@@ -15,11 +15,22 @@ torch.set_num_threads(1)
 @pytest.mark.parametrize("dims, prediction_type", [(2, "epsilon"), (2, "v_prediction"), (3, "epsilon")])
 def test_loss_falls_on_a_learnable_toy_task(tmp_path, dims, prediction_type):
     torch.manual_seed(0)
-    model = build_denoiser(channels=(8, 8, 8), spatial_dims=dims, patch_size=(8, 8, 8) if dims == 3 else (16, 16),
-                           axes="ZYX" if dims == 3 else "YX", prediction_type=prediction_type)
+    model = build_denoiser(
+        channels=(8, 8, 8),
+        spatial_dims=dims,
+        patch_size=(8, 8, 8) if dims == 3 else (16, 16),
+        axes="ZYX" if dims == 3 else "YX",
+        prediction_type=prediction_type,
+    )
     seen = []
-    stats = train_denoiser(model, [np.full((24,) * dims, 0.2, np.float32)], steps=30, lr=3e-3, checkpoint_dir=tmp_path,
-                           callback=lambda done, total, loss: seen.append(done))
+    stats = train_denoiser(
+        model,
+        [np.full((24,) * dims, 0.2, np.float32)],
+        steps=30,
+        lr=3e-3,
+        checkpoint_dir=tmp_path,
+        callback=lambda done, total, loss: seen.append(done),
+    )
     assert stats["final_loss"] < 0.5 * stats["first_loss"]
     assert seen == list(range(1, 31)) and not model.training
     assert (tmp_path / "samples_000030.png").is_file()
@@ -62,8 +73,11 @@ def test_patches_normalise_by_recorded_percentiles_and_refuse_bad_input():
     with pytest.raises(InputError, match="smaller than the patch"):
         PatchSampler([np.zeros((8, 8))], patch_size=(16, 16))
     with pytest.raises(InputError, match="condition channels"):
-        train_denoiser(build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)),
-                       PatchSampler([np.zeros((16, 16))], conditions=[np.zeros((16, 16))], patch_size=(16, 16)), steps=1)
+        train_denoiser(
+            build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)),
+            PatchSampler([np.zeros((16, 16))], conditions=[np.zeros((16, 16))], patch_size=(16, 16)),
+            steps=1,
+        )
 
 
 def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
@@ -72,7 +86,9 @@ def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
     def run(steps, folder, resume=False):
         torch.manual_seed(0)
         model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16))
-        train_denoiser(model, data, steps=steps, batch_size=2, checkpoint_dir=folder, checkpoint_every=2, resume=resume, bf16=False)
+        train_denoiser(
+            model, data, steps=steps, batch_size=2, checkpoint_dir=folder, checkpoint_every=2, resume=resume, bf16=False
+        )
         return model
 
     whole = run(4, tmp_path / "a")
@@ -105,4 +121,10 @@ def test_resume_refuses_a_different_model(tmp_path):
     data = [np.zeros((16, 16), np.float32)]
     train_denoiser(build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)), data, steps=1, checkpoint_dir=tmp_path)
     with pytest.raises(InputError, match="differs"):
-        train_denoiser(build_denoiser(channels=(8, 16, 16), patch_size=(16, 16)), data, steps=2, checkpoint_dir=tmp_path, resume=True)
+        train_denoiser(
+            build_denoiser(channels=(8, 16, 16), patch_size=(16, 16)),
+            data,
+            steps=2,
+            checkpoint_dir=tmp_path,
+            resume=True,
+        )

@@ -32,12 +32,15 @@ def test_texture_z_correlation_tells_repeated_from_independent_texture():
     assert texture_z_correlation(np.repeat(rng.random((1, 48, 48)), 6, axis=0)) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: resample_z(np.zeros((1, 4, 4)), spacing=1, target=1),
-    lambda: resample_z(np.zeros((3, 4, 4)), spacing=0, target=1),
-    lambda: section_strips(np.zeros((4, 4)), depth=2),
-    lambda: texture_z_correlation(np.zeros((4, 4))),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: resample_z(np.zeros((1, 4, 4)), spacing=1, target=1),
+        lambda: resample_z(np.zeros((3, 4, 4)), spacing=0, target=1),
+        lambda: section_strips(np.zeros((4, 4)), depth=2),
+        lambda: texture_z_correlation(np.zeros((4, 4))),
+    ],
+)
 def test_bad_input(call):
     with pytest.raises(InputError):
         call()

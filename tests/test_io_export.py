@@ -9,11 +9,11 @@ import h5py
 import numpy as np
 import pytest
 import tifffile
+from test_io_dataset import make_item, write_all
 
 from synthscope.errors import InputError
 from synthscope.io import read_dataset, read_image
-from synthscope.io.export import to_cellpose, to_celldiffusion, to_ctc, to_stardist
-from test_io_dataset import make_item, write_all
+from synthscope.io.export import to_celldiffusion, to_cellpose, to_ctc, to_stardist
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,9 @@ def test_ctc(dataset, tmp_path):
     for t in range(3):
         np.testing.assert_array_equal(tifffile.imread(tmp_path / f"04/t{t:03d}.tif"), timelapse.sketch[t])
         np.testing.assert_array_equal(tifffile.imread(tmp_path / f"04_GT/SEG/man_seg{t:03d}.tif"), timelapse.labels[t])
-        np.testing.assert_array_equal(tifffile.imread(tmp_path / f"04_GT/TRA/man_track{t:03d}.tif"), timelapse.labels[t])
+        np.testing.assert_array_equal(
+            tifffile.imread(tmp_path / f"04_GT/TRA/man_track{t:03d}.tif"), timelapse.labels[t]
+        )
     tracks = np.loadtxt(tmp_path / "04_GT/TRA/man_track.txt", dtype=int, ndmin=2)
     np.testing.assert_array_equal(tracks, timelapse.tracks)
     # A 3D item is a sequence of one frame with one track per object.

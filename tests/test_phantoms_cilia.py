@@ -72,7 +72,6 @@ def test_each_class_has_exactly_its_defect(rule):
     assert ring.sum() == (8 if rule.startswith("transposition") else 9)
     if rule.startswith("transposition"):  # the ninth doublet sits in the centre
         assert np.sum((distance < 15) & (kinds == 1)) == 1 and np.sum((distance < 25) & (kinds == 2)) == 1
-        gaps = np.diff(np.sort(np.concatenate([angle[ring], angle[ring][:1] + 2 * np.pi]) % (2 * np.pi)))
         steps = np.diff(np.sort(angle[ring]), append=np.sort(angle[ring])[0] + 2 * np.pi)
         assert (steps.max() > np.radians(70)) == (rule == "transposition-gap")
     if central:

@@ -68,7 +68,6 @@ def test_fit_recovers_the_parameters_that_drew_the_data(truth):
     assert load_preset("nuclei-2d", settings={k: preset[k] for k in ("shape", "nuclei", "render")})
 
 
-
 @pytest.mark.parametrize("dimming", [0.2, 0.8])
 def test_fit_recovers_how_dim_the_labelled_sections_are(dimming):
     settings = {**TRUTH, "nuclei.out_of_focus_fraction": 0.5, "nuclei.defocus_dimming": dimming}
@@ -88,11 +87,14 @@ def test_fit_spans_the_out_of_plane_light_of_the_examples():
 
 
 def test_fit_counts_bright_nuclei_as_mitotic():
-    items = [sketch_item(load_preset("nuclei-2d", settings={**TRUTH, "nuclei.mitotic_fraction": 0.15}), rng=i)
-             for i in range(6)]
+    items = [
+        sketch_item(load_preset("nuclei-2d", settings={**TRUTH, "nuclei.mitotic_fraction": 0.15}), rng=i)
+        for i in range(6)
+    ]
     nuclei = fit_preset([i.sketch for i in items], [i.labels for i in items], rng=0)["nuclei"]
     assert nuclei["mitotic_fraction"] == pytest.approx(0.15, abs=0.07)
     assert np.allclose(nuclei["brightness"], TRUTH["nuclei.brightness"], atol=0.06), nuclei["brightness"]
+
 
 def test_fit_report_compares_generated_sketches_with_the_examples(truth):
     _, report = fit_report(*truth, check_count=3, rng=0)
@@ -118,11 +120,14 @@ def test_measure_sees_a_change_in_what_drew_the_data(truth):
     assert rows["radius"][2] > rows["radius"][1] * 1.2 and rows["blur"][2] > rows["blur"][1]
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda images, labels: ([images[0].astype(np.float64) * 255], [labels[0]]), "float in \\[0, 1\\]"),
-    (lambda images, labels: (images[:1], [labels[0][:64]]), "share one 2D or 3D shape"),
-    (lambda images, labels: (images[:1], [np.zeros_like(labels[0])]), "at least 5 annotated objects"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda images, labels: ([images[0].astype(np.float64) * 255], [labels[0]]), "float in \\[0, 1\\]"),
+        (lambda images, labels: (images[:1], [labels[0][:64]]), "share one 2D or 3D shape"),
+        (lambda images, labels: (images[:1], [np.zeros_like(labels[0])]), "at least 5 annotated objects"),
+    ],
+)
 def test_bad_examples_are_refused(truth, change, message):
     with pytest.raises(InputError, match=message):
         fit_preset(*change(*truth))
@@ -140,8 +145,9 @@ def test_cli_fit_writes_a_preset_that_generate_accepts(truth, tmp_path):
     refused = runner.invoke(app, ["fit", str(tmp_path / "mine"), "--out", str(out)])
     assert isinstance(refused.exception, InputError) and "--percentiles" in str(refused.exception)
     assert not out.exists()
-    result = runner.invoke(app, ["fit", str(tmp_path / "mine"), "--out", str(out), "--percentiles", "0,100",
-                                 "--check", "2"])
+    result = runner.invoke(
+        app, ["fit", str(tmp_path / "mine"), "--out", str(out), "--percentiles", "0,100", "--check", "2"]
+    )
     assert result.exit_code == 0, result.output
     preset = yaml.safe_load(out.read_text())
     report = json.loads(out.with_suffix(".fit.json").read_text())

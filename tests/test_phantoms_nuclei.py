@@ -19,7 +19,7 @@ def _check_labels(labels, count):
 def test_labels_are_contiguous_and_overlap_is_bounded(shape):
     item = nuclei(shape, count=12, radius=(5, 8), max_overlap=0.15, rng=1)
     _check_labels(item.labels, 12)
-    assert item.axes == "ZYX"[-len(shape):]
+    assert item.axes == "ZYX"[-len(shape) :]
     visible = np.bincount(item.labels.ravel())[1:]
     full = np.array([o["area"] for o in item.metadata["objects"]])
     assert np.all(visible >= (1 - 0.15) * full - 1)  # earlier nuclei lie on top; none loses more than allowed
@@ -53,8 +53,9 @@ def test_anisotropic_spacing_flattens_nuclei_in_voxels():
 
 
 def test_min_distance_clusters_and_region_are_kept():
-    item = nuclei((128, 128), count=15, radius=5, min_distance=14, region="ellipsoid", clusters=2, cluster_spread=25,
-                  rng=2)
+    item = nuclei(
+        (128, 128), count=15, radius=5, min_distance=14, region="ellipsoid", clusters=2, cluster_spread=25, rng=2
+    )
     centres = np.array([o["center"] for o in item.metadata["objects"]])
     gaps = np.linalg.norm(centres[:, None] - centres[None], axis=-1) + np.eye(len(centres)) * 1e9
     assert gaps.min() >= 14
@@ -93,8 +94,18 @@ def _equivalent_radii(labels):
 def test_lognormal_radii_have_a_long_upper_tail():
     radii = {}
     for law in ("uniform", "lognormal"):
-        items = [nuclei((192, 192), count=40, radius=(6, 10), radius_distribution=law, mitotic_fraction=0,
-                        max_overlap=0, rng=seed) for seed in range(8)]
+        items = [
+            nuclei(
+                (192, 192),
+                count=40,
+                radius=(6, 10),
+                radius_distribution=law,
+                mitotic_fraction=0,
+                max_overlap=0,
+                rng=seed,
+            )
+            for seed in range(8)
+        ]
         drawn = np.concatenate([[o["radius"] for o in item.metadata["objects"]] for item in items])
         radii[law] = np.concatenate([_equivalent_radii(item.labels) for item in items])
         if law == "uniform":
@@ -126,8 +137,16 @@ def test_out_of_focus_nuclei_are_smaller_dimmer_blurrier_and_recorded():
 
 
 def test_out_of_plane_nuclei_are_whole_unlabelled_blurred_light():
-    item = nuclei((256, 256), count=60, radius=(8, 12), out_of_focus_fraction=0.3, out_of_plane=0.5,
-                  out_of_plane_brightness=(0.4, 0.6), mitotic_fraction=0, rng=0)
+    item = nuclei(
+        (256, 256),
+        count=60,
+        radius=(8, 12),
+        out_of_focus_fraction=0.3,
+        out_of_plane=0.5,
+        out_of_plane_brightness=(0.4, 0.6),
+        mitotic_fraction=0,
+        rng=0,
+    )
     beyond, labels = item.masks["out_of_plane"], item.labels
     records = item.metadata["out_of_plane"]
     assert len(records) == int(beyond.max()) == round(0.5 * 60)  # that share of the nuclei, taken from whole ones
@@ -144,8 +163,9 @@ def test_out_of_plane_nuclei_are_whole_unlabelled_blurred_light():
     edge = (beyond > 0) & ~ndi.binary_erosion(beyond > 0, iterations=1)
     assert sketch[edge].mean() < sketch[cores].mean() - 0.03  # blurred: no sharp edge
     drawn = nuclei((128, 128), count=20, radius=(6, 9), out_of_plane=(0.0, 0.9), rng=1)
-    assert [nuclei((128, 128), count=20, radius=(6, 9), out_of_plane=(0.0, 0.9), rng=s).labels.max()
-            for s in range(6)] != [drawn.labels.max()] * 6  # the share is drawn per image
+    assert [
+        nuclei((128, 128), count=20, radius=(6, 9), out_of_plane=(0.0, 0.9), rng=s).labels.max() for s in range(6)
+    ] != [drawn.labels.max()] * 6  # the share is drawn per image
     with pytest.raises(InputError, match="out_of_plane applies to 2D"):
         nuclei((16, 32, 32), count=3, radius=5, out_of_plane=0.1)
 
@@ -177,8 +197,17 @@ def test_dividing_pairs_are_two_bright_labels_side_by_side():
 def test_dividing_pairs_are_parallel_and_across_the_line_joining_them():
     from skimage.measure import regionprops
 
-    item = nuclei((200, 200), count=6, radius=20, roughness=0, dividing_fraction=0.5, mitotic_fraction=0,
-                  max_overlap=0, region="ellipsoid", rng=2)  # whole shapes: none cut by the image's edge
+    item = nuclei(
+        (200, 200),
+        count=6,
+        radius=20,
+        roughness=0,
+        dividing_fraction=0.5,
+        mitotic_fraction=0,
+        max_overlap=0,
+        region="ellipsoid",
+        rng=2,
+    )  # whole shapes: none cut by the image's edge
     regions = {r.label: r for r in regionprops(item.labels)}
     pairs = [o for o in item.metadata["objects"] if o["pair"] and o["pair"] > o["id"]]
     assert len(pairs) == 2 and all(regions[o["id"]].area == o["area"] for o in item.metadata["objects"])
@@ -191,11 +220,22 @@ def test_dividing_pairs_are_parallel_and_across_the_line_joining_them():
 
 
 def test_new_options_work_in_3d_and_keep_density_as_coverage():
-    item = nuclei((24, 96, 96), count=16, radius=(5, 8), radius_distribution="lognormal", dividing_fraction=0.3,
-                  spacing=(2, 1, 1), rng=0)
+    item = nuclei(
+        (24, 96, 96),
+        count=16,
+        radius=(5, 8),
+        radius_distribution="lognormal",
+        dividing_fraction=0.3,
+        spacing=(2, 1, 1),
+        rng=0,
+    )
     _check_labels(item.labels, 16)
     assert sum(o["pair"] is not None for o in item.metadata["objects"]) == 2 * round(0.3 * 16 / 1.3)
-    covered = [np.mean(nuclei((192, 192), density=0.3, **options, rng=1).labels > 0)
-               for options in ({}, {"out_of_focus_fraction": 0.3, "dividing_fraction": 0.2,
-                                    "radius_distribution": "lognormal"})]
+    covered = [
+        np.mean(nuclei((192, 192), density=0.3, **options, rng=1).labels > 0)
+        for options in (
+            {},
+            {"out_of_focus_fraction": 0.3, "dividing_fraction": 0.2, "radius_distribution": "lognormal"},
+        )
+    ]
     assert covered[1] == pytest.approx(covered[0], abs=0.05)  # smaller sections and daughters: more of them

@@ -11,14 +11,28 @@ from synthscope.errors import InputError
 from synthscope.item import Item
 from synthscope.phantoms import load_preset, nuclei, preset_names, render, sketch_item, timelapse
 
-SMALL = {"nuclei-3d": {"shape": [16, 64, 64]}, "tissue-3d": {"shape": [16, 64, 64]},
-         "timelapse-2d": {"shape": [96, 96], "timelapse.frames": 4}}
+SMALL = {
+    "nuclei-3d": {"shape": [16, 64, 64]},
+    "tissue-3d": {"shape": [16, 64, 64]},
+    "timelapse-2d": {"shape": [96, 96], "timelapse.frames": 4},
+}
 
 
 def test_all_named_presets_exist():
     names = preset_names()
-    for name in ("nuclei-2d", "nuclei-3d", "tissue-2d", "tissue-3d", "timelapse-2d", "nuclei-membrane-2d", "cilia",
-                 "cilia-oda-absent", "cilia-ida-absent", "cilia-transposition-gap", "cilia-peripheral-singlets"):
+    for name in (
+        "nuclei-2d",
+        "nuclei-3d",
+        "tissue-2d",
+        "tissue-3d",
+        "timelapse-2d",
+        "nuclei-membrane-2d",
+        "cilia",
+        "cilia-oda-absent",
+        "cilia-ida-absent",
+        "cilia-transposition-gap",
+        "cilia-peripheral-singlets",
+    ):
         assert name in names
 
 
@@ -27,9 +41,9 @@ def test_every_preset_makes_an_annotated_sketch(name):
     preset = load_preset(name, settings=SMALL.get(name))
     item = sketch_item(preset, rng=0)
     assert item.sketch.dtype == np.float32 and 0 <= item.sketch.min() and item.sketch.max() <= 1
-    spatial = item.labels.shape[-len(preset["shape"]):]
+    spatial = item.labels.shape[-len(preset["shape"]) :]
     assert spatial == tuple(preset["shape"]) and item.labels.max() > 0
-    assert item.sketch.shape[-item.labels.ndim:] == item.labels.shape
+    assert item.sketch.shape[-item.labels.ndim :] == item.labels.shape
     meta = item.metadata
     assert meta["preset"] == name and meta["generator"] == preset["generator"]
     assert meta["parameters"]["refine"] == preset["refine"]  # passed through for the pipeline
@@ -39,13 +53,22 @@ def test_every_preset_makes_an_annotated_sketch(name):
 
 
 def test_refine_sections_pass_through():
-    assert load_preset("nuclei-2d")["refine"] == {"model": "nuclei-fluo-2d-out-of-plane", "condition": "mask+out_of_plane",
-                                                   "sampler": "dpm", "steps": 10, "t_start": 400, "hold": "empty"}
+    assert load_preset("nuclei-2d")["refine"] == {
+        "model": "nuclei-fluo-2d-out-of-plane",
+        "condition": "mask+out_of_plane",
+        "sampler": "dpm",
+        "steps": 10,
+        "t_start": 400,
+        "hold": "empty",
+    }
     assert load_preset("nuclei-3d")["refine"]["model"] == "nuclei-fluo-3d"
     assert "slice_rho" not in load_preset("nuclei-3d")["refine"]
     stages = load_preset("cilia-oda-absent")["refine"]["stages"]
-    assert stages == [{"t": 650, "hold": "axoneme"}, {"t": 350, "hold": "axoneme_minus_tubules"},
-                      {"t": 250, "hold": None}]
+    assert stages == [
+        {"t": 650, "hold": "axoneme"},
+        {"t": 350, "hold": "axoneme_minus_tubules"},
+        {"t": 250, "hold": None},
+    ]
 
 
 def test_one_stage_or_several(tmp_path):
@@ -60,8 +83,9 @@ def test_one_stage_or_several(tmp_path):
 
 
 def test_settings_change_nested_keys_and_swap_count_for_density():
-    preset = load_preset("cilia", settings={"cilia.axoneme.outer_arms": 0.5, "render.blur": 2.0, "shape": [256, 256],
-                                             "cilia.scale": 0.5})
+    preset = load_preset(
+        "cilia", settings={"cilia.axoneme.outer_arms": 0.5, "render.blur": 2.0, "shape": [256, 256], "cilia.scale": 0.5}
+    )
     assert preset["cilia"]["axoneme"] == {"outer_arms": 0.5} and preset["render"]["blur"] == 2.0
     preset = load_preset("nuclei-2d", settings={"nuclei.count": 30})
     assert preset["nuclei"]["count"] == 30 and "density" not in preset["nuclei"]
@@ -98,8 +122,9 @@ def test_unknown_preset_and_user_files(tmp_path):
     with pytest.raises(InputError, match="neither a file nor one of .*nuclei-2d"):
         load_preset("no-such-preset")
     path = tmp_path / "mine.yaml"
-    path.write_text("generator: cilia\nshape: [128, 128]\ncilia: {rule: ida-absent, scale: 0.3}\n"
-                    "render: {modality: tem}\n")
+    path.write_text(
+        "generator: cilia\nshape: [128, 128]\ncilia: {rule: ida-absent, scale: 0.3}\nrender: {modality: tem}\n"
+    )
     item = sketch_item(load_preset(path), rng=0)
     assert item.metadata["preset"] == "mine" and not item.masks["inner_arms"].any()
     path.write_text("generator: cilia\nshape: [128, 128]\ncilia: {rule: broken}\n")
@@ -137,9 +162,14 @@ def test_airy_psf_has_rings_and_keeps_the_range():
     assert volume.shape == (12, 48, 48) and 0 <= volume.min() and volume.max() <= 1
 
 
-REALISTIC = {"nuclei.radius_distribution": "lognormal", "nuclei.out_of_focus_fraction": 0.2,
-             "nuclei.dividing_fraction": 0.05, "render.illumination": 0.2, "render.background_texture": 0.02,
-             "render.texture_scale": 8.0}
+REALISTIC = {
+    "nuclei.radius_distribution": "lognormal",
+    "nuclei.out_of_focus_fraction": 0.2,
+    "nuclei.dividing_fraction": 0.05,
+    "render.illumination": 0.2,
+    "render.background_texture": 0.02,
+    "render.texture_scale": 8.0,
+}
 
 
 def test_presets_take_the_realism_options():
@@ -148,9 +178,17 @@ def test_presets_take_the_realism_options():
     assert any(o["defocus"] > 0 for o in item.metadata["objects"])
     with pytest.raises(InputError, match="nuclei-3d: nuclei.out_of_focus_fraction applies to 2D"):
         load_preset("nuclei-3d", settings={"nuclei.out_of_focus_fraction": 0.2})
-    volume = sketch_item(load_preset("nuclei-3d", settings={**{k: v for k, v in REALISTIC.items() if "focus" not in k},
-                                                            "shape": [16, 64, 64], "nuclei.dividing_fraction": 0.5}),
-                         rng=0)
+    volume = sketch_item(
+        load_preset(
+            "nuclei-3d",
+            settings={
+                **{k: v for k, v in REALISTIC.items() if "focus" not in k},
+                "shape": [16, 64, 64],
+                "nuclei.dividing_fraction": 0.5,
+            },
+        ),
+        rng=0,
+    )
     assert volume.sketch.shape == (16, 64, 64) and any(o["pair"] for o in volume.metadata["objects"])
 
 
@@ -161,7 +199,7 @@ def _clean(item, **options):
 
 def _discs(shape=(64, 128), radius=12, **records):
     """Two equal discs at (32, 32) and (32, 96) with brightness 0.6 and the given extra record keys (id -> dict)."""
-    y, x = np.ogrid[:shape[0], :shape[1]]
+    y, x = np.ogrid[: shape[0], : shape[1]]
     labels = np.zeros(shape, np.uint16)
     labels[(y - 32) ** 2 + (x - 32) ** 2 <= radius**2] = 1
     labels[(y - 32) ** 2 + (x - 96) ** 2 <= radius**2] = 2
@@ -173,7 +211,7 @@ def test_defocused_objects_are_blurred_more_and_in_focus_ones_keep_blur():
     sharp = _clean(_discs(), blur=1.0)
     mixed = _clean(_discs(**{"2": {"defocus": 0.8}}), blur=1.0)
     assert np.allclose(mixed[:, :64], sharp[:, :64], atol=1e-3)  # the in-focus disc is as it was
-    edge = lambda image, cx: np.abs(np.diff(image[32, cx - 20:cx + 20])).max()  # noqa: E731
+    edge = lambda image, cx: np.abs(np.diff(image[32, cx - 20 : cx + 20])).max()  # noqa: E731
     assert edge(mixed, 96) < 0.75 * edge(sharp, 96)  # sigma 1 * (1 + 0.8) = 1.8 instead of 1
     assert mixed[:, 64:].sum() == pytest.approx(sharp[:, 64:].sum(), rel=0.01)  # blur keeps the light
     reference = _discs()
@@ -205,7 +243,7 @@ def test_illumination_multiplies_objects_and_background_by_a_smooth_field():
     field = lit / plain
     assert 0.6 - 1e-3 <= field.min() and field.max() <= 1.4 + 1e-3  # within 1 -/+ the amplitude ...
     assert np.abs(field - 1).max() == pytest.approx(0.4, abs=2e-3)  # ... reaching it at an extreme
-    quadrants = [field[i:i + 64, j:j + 64].mean() for i in (0, 64) for j in (0, 64)]
+    quadrants = [field[i : i + 64, j : j + 64].mean() for i in (0, 64) for j in (0, 64)]
     assert np.ptp(quadrants) > 0.05  # feature size about half the image: the quadrants differ
     assert np.abs(np.diff(field, axis=1)).max() < 0.03  # smooth: no step at object edges, objects and background alike
     ids = np.arange(1, 21)

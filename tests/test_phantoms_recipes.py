@@ -19,10 +19,16 @@ from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nucle
 BAD = {
     NucleiRecipe: ("nuclei", {"max_overlap": 0.9}, "nuclei.max_overlap must be in [0, 0.5], got 0.9"),
     TissueRecipe: ("tissue", {"relax": 2.5}, "tissue.relax must be an integer, got 2.5"),
-    NucleiMembraneRecipe: ("nuclei_membrane", {"nucleus_size": [0.5, 1.5]},
-                           "nuclei_membrane.nucleus_size must be in (0, 1], got 1.5"),
-    TimelapseRecipe: ("timelapse", {"radius": [9, 6]}, "timelapse.radius must be [low, high] with low <= high, "
-                                                       "got [9, 6]"),
+    NucleiMembraneRecipe: (
+        "nuclei_membrane",
+        {"nucleus_size": [0.5, 1.5]},
+        "nuclei_membrane.nucleus_size must be in (0, 1], got 1.5",
+    ),
+    TimelapseRecipe: (
+        "timelapse",
+        {"radius": [9, 6]},
+        "timelapse.radius must be [low, high] with low <= high, got [9, 6]",
+    ),
     CiliaRecipe: ("cilia", {"axoneme": {"central": 5}}, "cilia.axoneme.central must be in [0, 4], got 5"),
     RenderRecipe: ("render", {"psf": "confocal"}, "render.psf must be one of 'gaussian', 'airy'; got 'confocal'"),
 }
@@ -70,7 +76,8 @@ def test_every_preset_section_is_a_recipe_that_round_trips(name):
         recipe = cls.from_mapping(preset[section], section_name=section)
         assert cls.from_mapping(recipe.to_dict(), section_name=section) == recipe
         assert {k: recipe.to_dict()[k] for k in preset[section]} == {  # normalised, not changed
-            k: tuple(v) if isinstance(v, list) and k != "axoneme" else v for k, v in preset[section].items()}
+            k: tuple(v) if isinstance(v, list) and k != "axoneme" else v for k, v in preset[section].items()
+        }
 
 
 def test_values_are_normalised_and_checked_again_on_replace():
@@ -111,14 +118,23 @@ def _assert_same_item(a, b):
     assert (a.classes is None) == (b.classes is None) and (a.classes is None or np.array_equal(a.classes, b.classes))
 
 
-@pytest.mark.parametrize(("function", "cls", "shape", "params"), [
-    (nuclei, NucleiRecipe, (96, 96), {"count": 12, "radius": (5, 7), "out_of_plane": 0.3, "dividing_fraction": 0.2}),
-    (nuclei, NucleiRecipe, (12, 48, 48), {"count": 4, "radius": 6, "mitotic_fraction": 0.5}),
-    (tissue, TissueRecipe, (64, 64), {"radius": 9, "thickness": 3, "relax": 1}),
-    (nuclei_membrane, NucleiMembraneRecipe, (64, 64), {"radius": 12, "nucleus_size": 0.7, "roughness": 0.1}),
-    (timelapse, TimelapseRecipe, (64, 64), {"frames": 3, "count": 4, "radius": 6, "division_rate": 0.3}),
-    (cilia, CiliaRecipe, (256, 256), {"rule": "oda-absent", "scale": 0.5, "neighbours": 1}),
-], ids=lambda v: v.__name__ if callable(v) else None)
+@pytest.mark.parametrize(
+    ("function", "cls", "shape", "params"),
+    [
+        (
+            nuclei,
+            NucleiRecipe,
+            (96, 96),
+            {"count": 12, "radius": (5, 7), "out_of_plane": 0.3, "dividing_fraction": 0.2},
+        ),
+        (nuclei, NucleiRecipe, (12, 48, 48), {"count": 4, "radius": 6, "mitotic_fraction": 0.5}),
+        (tissue, TissueRecipe, (64, 64), {"radius": 9, "thickness": 3, "relax": 1}),
+        (nuclei_membrane, NucleiMembraneRecipe, (64, 64), {"radius": 12, "nucleus_size": 0.7, "roughness": 0.1}),
+        (timelapse, TimelapseRecipe, (64, 64), {"frames": 3, "count": 4, "radius": 6, "division_rate": 0.3}),
+        (cilia, CiliaRecipe, (256, 256), {"rule": "oda-absent", "scale": 0.5, "neighbours": 1}),
+    ],
+    ids=lambda v: v.__name__ if callable(v) else None,
+)
 def test_a_generator_called_with_a_recipe_equals_it_called_with_keywords(function, cls, shape, params):
     spacing = (2.0,) + (1.0,) * (len(shape) - 1)
     by_keywords = function(shape, spacing=spacing, rng=3, **params)
@@ -135,7 +151,9 @@ def test_render_called_with_a_recipe_equals_it_called_with_keywords():
     options = {"blur": 1.5, "haze": 0.1, "illumination": 0.2, "texture_scale": 6.0, "psf": "airy"}
     by_keywords = render(item, **options, rng=1)
     assert np.array_equal(render(item, RenderRecipe(**options), rng=1), by_keywords)
-    assert np.array_equal(render(item, RenderRecipe(blur=9, psf="airy"), blur=1.5, haze=0.1, illumination=0.2,
-                                 texture_scale=6.0, rng=1), by_keywords)
+    assert np.array_equal(
+        render(item, RenderRecipe(blur=9, psf="airy"), blur=1.5, haze=0.1, illumination=0.2, texture_scale=6.0, rng=1),
+        by_keywords,
+    )
     with pytest.raises(TypeError, match="recipe must be a RenderRecipe"):
         render(item, NucleiRecipe())

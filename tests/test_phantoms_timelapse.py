@@ -49,8 +49,10 @@ def test_same_seed_same_movie():
     assert not np.array_equal(a.labels, c.labels)
 
 
-@pytest.mark.parametrize(("options", "message"), [({"frames": 0}, r"frames must be in \[1, "),
-                                                  ({"division_rate": 2}, r"division_rate must be in \[0, 0.5\]")])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"frames": 0}, r"frames must be in \[1, "), ({"division_rate": 2}, r"division_rate must be in \[0, 0.5\]")],
+)
 def test_bad_time_lapse_parameters_are_named(options, message):
     with pytest.raises(InputError, match=message):
         timelapse((64, 64), **options, rng=0)

@@ -62,8 +62,12 @@ def test_same_seed_same_tissue():
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"radius": 0.5}, r"radius must be in \[2, "), ({"relax": -1}, "relax must be in"),
-     ({"count": 10**6}, r"count must be in \[1, "), ({"thickness": 0}, "thickness must be in")],
+    [
+        ({"radius": 0.5}, r"radius must be in \[2, "),
+        ({"relax": -1}, "relax must be in"),
+        ({"count": 10**6}, r"count must be in \[1, "),
+        ({"thickness": 0}, "thickness must be in"),
+    ],
 )
 def test_bad_tissue_parameters_are_named(options, message):
     with pytest.raises(InputError, match=message):

@@ -88,8 +88,14 @@ def test_refined_3d_volume_with_a_2d_model(tmp_path, tiny_model):
 
 def test_cilia_region_held_stages(tmp_path, tiny_model):
     stages = [{"t": 650, "hold": "axoneme"}, {"t": 350, "hold": "axoneme_minus_tubules"}, {"t": 250, "hold": None}]
-    settings = {"shape": [128, 128], "cilia.scale": 0.2, "cilia.neighbours": 0, "refine.model": str(tiny_model),
-                "refine.steps": 2, "refine.stages": stages}
+    settings = {
+        "shape": [128, 128],
+        "cilia.scale": 0.2,
+        "cilia.neighbours": 0,
+        "refine.model": str(tiny_model),
+        "refine.steps": 2,
+        "refine.stages": stages,
+    }
     root = generate("cilia", count=1, out=tmp_path / "set", settings=settings)
     record = json.loads((root / "items" / "00000.json").read_text())
     assert [s["t_start"] for s in record["metadata"]["refinement"]["stages"]] == [650, 350, 250]
@@ -100,13 +106,19 @@ def test_cilia_region_held_stages(tmp_path, tiny_model):
     assert blobs.max() == 0 and empty == []
 
 
-CILIA = {"shape": [128, 128], "cilia.scale": 0.2, "cilia.neighbours": 0, "refine.steps": 2,
-         "refine.stages": [{"t": 650, "hold": "axoneme"}, {"t": 250, "hold": None}]}
+CILIA = {
+    "shape": [128, 128],
+    "cilia.scale": 0.2,
+    "cilia.neighbours": 0,
+    "refine.steps": 2,
+    "refine.stages": [{"t": 650, "hold": "axoneme"}, {"t": 250, "hold": None}],
+}
 
 
 # nuclei-2d: clean at the first seed; cilia: the barely trained model paints, so retries and relabelling run.
-@pytest.mark.parametrize(("preset", "small"), [("nuclei-2d", {**SMALL_2D, "refine.condition": None, "refine.steps": 2}),
-                                               ("cilia", CILIA)])
+@pytest.mark.parametrize(
+    ("preset", "small"), [("nuclei-2d", {**SMALL_2D, "refine.condition": None, "refine.steps": 2}), ("cilia", CILIA)]
+)
 def test_interrupted_job_resumes_to_the_same_bytes(tmp_path, tiny_model, preset, small):
     settings = {**small, "refine.model": str(tiny_model)}
 
@@ -132,16 +144,34 @@ def test_a_folder_holding_another_job_is_refused(tmp_path):
 
 
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "synthscope.cli", "generate", "no-such-preset", "-o", str(tmp_path / "x")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "synthscope.cli", "generate", "no-such-preset", "-o", str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "no-such-preset" in result.stderr
     assert not (tmp_path / "x").exists()
 
 
 def test_cli_sketch_writes_a_data_set(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "synthscope.cli", "sketch", "tissue-2d", "-n", "2", "-o", str(tmp_path / "t"),
-                             "--set", "shape=[64, 64]"], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthscope.cli",
+            "sketch",
+            "tissue-2d",
+            "-n",
+            "2",
+            "-o",
+            str(tmp_path / "t"),
+            "--set",
+            "shape=[64, 64]",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "t" / "labels").glob("*.tif"))) == 2
 
@@ -154,10 +184,12 @@ def test_every_preset_names_a_bundled_model_or_none(name):
 
 def test_mask_conditioned_model(tmp_path):
     items = [sketch_item(load_preset("nuclei-2d", settings=SMALL_2D), rng=i) for i in range(2)]
-    model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32),
-                           condition_channels=1)
-    patches = PatchSampler([i.sketch for i in items], conditions=[(i.labels > 0).astype(np.float32) for i in items],
-                           patch_size=(32, 32))
+    model = build_denoiser(
+        channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32), condition_channels=1
+    )
+    patches = PatchSampler(
+        [i.sketch for i in items], conditions=[(i.labels > 0).astype(np.float32) for i in items], patch_size=(32, 32)
+    )
     train_denoiser(model, patches, steps=5, batch_size=2, rng=0)
     save_denoiser(model, tmp_path / "model")
     settings = {**SMALL_2D, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
@@ -170,17 +202,20 @@ def test_mask_conditioned_model(tmp_path):
 
 def test_a_model_conditioned_on_out_of_plane_nuclei_is_given_them(tmp_path):
     item = sketch_item(load_preset("nuclei-2d", settings={**SMALL_2D, "nuclei.out_of_plane": 0.5}), rng=0)
-    model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32),
-                           condition_channels=2)
+    model = build_denoiser(
+        channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(32, 32), condition_channels=2
+    )
     conditions = [np.stack([item.labels > 0, item.masks["out_of_plane"] > 0]).astype(np.float32)]
-    train_denoiser(model, PatchSampler([item.sketch], conditions=conditions, patch_size=(32, 32)), steps=2,
-                   batch_size=2, rng=0)
+    train_denoiser(
+        model, PatchSampler([item.sketch], conditions=conditions, patch_size=(32, 32)), steps=2, batch_size=2, rng=0
+    )
     save_denoiser(model, tmp_path / "model")
     settings = {**SMALL_2D, "nuclei.out_of_plane": 0.5, "refine.model": str(tmp_path / "model"), "refine.steps": 2}
     with pytest.raises(InputError, match="refine.condition=mask\\+out_of_plane"):
         generate("nuclei-2d", count=1, out=tmp_path / "refused", settings={**settings, "refine.condition": "mask"})
-    root = generate("nuclei-2d", count=1, out=tmp_path / "set",
-                    settings={**settings, "refine.condition": "mask+out_of_plane"})
+    root = generate(
+        "nuclei-2d", count=1, out=tmp_path / "set", settings={**settings, "refine.condition": "mask+out_of_plane"}
+    )
     assert tifffile.imread(root / "images" / "00000.tif").shape == (64, 64)
     channels = condition(item, "mask+out_of_plane")
     np.testing.assert_array_equal(channels, [item.labels > 0, item.masks["out_of_plane"] > 0])
@@ -190,6 +225,7 @@ def test_a_model_conditioned_on_out_of_plane_nuclei_is_given_them(tmp_path):
 
 
 # The mismatch policy, with a refinement stub that paints an object into the background and erases one.
+
 
 def _item(**settings):
     return sketch_item(load_preset("nuclei-2d", settings={"shape": [96, 96], "nuclei.count": 8, **settings}), rng=1)
@@ -271,8 +307,9 @@ def test_relabel_and_keep(monkeypatch, policy):
 
 
 def test_relabel_keeps_time_lapse_tracks_consistent(monkeypatch):
-    item = sketch_item(load_preset("timelapse-2d", settings={"shape": [96, 96], "timelapse.frames": 3,
-                                                             "timelapse.count": 6}), rng=0)
+    item = sketch_item(
+        load_preset("timelapse-2d", settings={"shape": [96, 96], "timelapse.frames": 3, "timelapse.count": 6}), rng=0
+    )
     lost = int(item.labels[-1][item.labels[-1] > 0][0])
     child = int(next(i for i in _ids(item.labels) if i != lost))
     tracks = item.tracks.copy()
@@ -289,8 +326,10 @@ def test_relabel_keeps_time_lapse_tracks_consistent(monkeypatch):
 
 
 def test_a_bad_mismatch_policy_is_refused_before_any_work(tmp_path):
-    for key, value, message in (("refine.mismatch", "fix", "refine.mismatch must be one of"),
-                                ("refine.retries", -1, r"refine.retries must be in \[0, 20\]")):
+    for key, value, message in (
+        ("refine.mismatch", "fix", "refine.mismatch must be one of"),
+        ("refine.retries", -1, r"refine.retries must be in \[0, 20\]"),
+    ):
         with pytest.raises(InputError, match=message):
             generate("nuclei-2d", count=1, out=tmp_path / "x", settings={**SMALL_2D, key: value})
     assert not (tmp_path / "x").exists()
@@ -338,6 +377,8 @@ def test_item_maker_refuses_bad_input_before_any_work():
     maker = synthscope.ItemMaker("nuclei-2d", settings={**SMALL_2D, "refine.model": None})
     with pytest.raises(InputError, match="an item index is a non-negative integer"):
         maker(-1)
-    seeded = [synthscope.ItemMaker("nuclei-2d", rng=np.random.default_rng(4), settings={**SMALL_2D, "refine.model": None})
-              for _ in range(2)]
+    seeded = [
+        synthscope.ItemMaker("nuclei-2d", rng=np.random.default_rng(4), settings={**SMALL_2D, "refine.model": None})
+        for _ in range(2)
+    ]
     assert seeded[0].seed == seeded[1].seed and seeded[0](0).labels.tobytes() == seeded[1](0).labels.tobytes()

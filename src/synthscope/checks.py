@@ -33,8 +33,9 @@ def check_number(value, key, *, low=-np.inf, high=np.inf, low_open=False, high_o
     below = value <= low if low_open else value < low
     above = value >= high if high_open else value > high
     if below or above or (not integer and not np.isfinite(value)):
-        raise InputError(f"{key} must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}, "
-                         f"got {value!r}")
+        raise InputError(
+            f"{key} must be in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}, got {value!r}"
+        )
     return int(value) if integer else float(value)
 
 

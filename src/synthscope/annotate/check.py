@@ -83,8 +83,9 @@ def find_unlabeled(image, labels, *, reference=None, polarity="bright", margin=2
     counted = _contrast(smooth, levels) > SHOWN
     if reference is not None:
         drawn_image = _smooth(_reference(reference, labels), polarity, smoothing)
-        drawn = ((_contrast(drawn_image, _levels(drawn_image, labels, near)) > SHOWN)
-                 | (_contrast(drawn_image, levels) > SHOWN))
+        drawn = (_contrast(drawn_image, _levels(drawn_image, labels, near)) > SHOWN) | (
+            _contrast(drawn_image, levels) > SHOWN
+        )
         counted &= ~_dilate(drawn, margin)
     blobs, count = ndi.label(counted)
     if count == 0:

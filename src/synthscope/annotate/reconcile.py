@@ -55,21 +55,23 @@ def find_mismatches(image, labels, *, reference, polarity="bright", frames=False
     image, labels, reference = _arrays(image, labels, reference, frames)
     if not frames:
         options = dict(reference=reference, polarity=polarity, margin=margin)
-        return (find_unlabeled(image, labels, **options),
-                find_empty_labels(image, labels, min_contrast=min_contrast, **options))
+        return (
+            find_unlabeled(image, labels, **options),
+            find_empty_labels(image, labels, min_contrast=min_contrast, **options),
+        )
     blobs = np.zeros(labels.shape, np.int32)
     empty, count = set(), 0
     for t in range(labels.shape[0]):
-        found, lost = find_mismatches(image[t], labels[t], reference=reference[t], polarity=polarity, margin=margin,
-                                      min_contrast=min_contrast)
+        found, lost = find_mismatches(
+            image[t], labels[t], reference=reference[t], polarity=polarity, margin=margin, min_contrast=min_contrast
+        )
         blobs[t] = np.where(found > 0, found + count, 0)
         count += int(found.max())
         empty.update(lost)
     return blobs, sorted(empty)
 
 
-def reconcile_labels(image, labels, *, reference, polarity="bright", band=2, frames=False, margin=2,
-                     min_contrast=0.5):
+def reconcile_labels(image, labels, *, reference, polarity="bright", band=2, frames=False, margin=2, min_contrast=0.5):
     """Bring `labels` into agreement with `image`: label what shows, drop what does not.
 
     Every empty label (`find_empty_labels` against `reference`) is removed, and every

@@ -3,9 +3,9 @@
 import os
 import sys
 
-from synthscope.cli._app import app, console
 # Importing a command module registers its commands on `app`.
 from synthscope.cli import evaluate, export, fit, generate, info, refine, train  # noqa: F401
+from synthscope.cli._app import app, console
 from synthscope.errors import InputError
 
 

@@ -32,7 +32,8 @@ def realism(
     seed: int = SEED,
 ):
     """FID, KID and sliced Wasserstein distance of CANDIDATE to REFERENCE, next to the real-vs-real floor."""
-    from synthscope.evaluate.realism import realism as score, to_patches
+    from synthscope.evaluate.realism import realism as score
+    from synthscope.evaluate.realism import to_patches
     from synthscope.evaluate.report import image_grid, realism_table
 
     sets = [to_patches(_read_images(path, percentiles=percentiles), size=patch_size) for path in (reference, candidate)]

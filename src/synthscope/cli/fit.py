@@ -9,13 +9,18 @@ from synthscope.cli._app import app, console, parse_percentiles
 
 @app.command()
 def fit(
-    annotated: Path = typer.Argument(..., help="Annotated images: images/ + labels/ (or masks/), NAME + NAME_masks "
-                                               "files, or a synthscope data set."),
+    annotated: Path = typer.Argument(
+        ..., help="Annotated images: images/ + labels/ (or masks/), NAME + NAME_masks files, or a synthscope data set."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Preset YAML to write; the fit report goes beside it."),
-    base: str = typer.Option(None, "--base", help="Preset giving everything not fitted (default nuclei-2d or "
-                                                   "nuclei-3d by the images' dimensions)."),
-    percentiles: str = typer.Option(None, "--percentiles", help="LOW,HIGH: map each image's percentiles to [0, 1] "
-                                                                "(needed for integer images)."),
+    base: str = typer.Option(
+        None,
+        "--base",
+        help="Preset giving everything not fitted (default nuclei-2d or nuclei-3d by the images' dimensions).",
+    ),
+    percentiles: str = typer.Option(
+        None, "--percentiles", help="LOW,HIGH: map each image's percentiles to [0, 1] (needed for integer images)."
+    ),
     check: int = typer.Option(8, "--check", min=1, help="Sketches of the fitted preset to compare with yours."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the calibration and check sketches."),
 ):
@@ -43,8 +48,10 @@ def fit(
     base = base or ("nuclei-2d" if np.ndim(images[0]) == 2 else "nuclei-3d")
     preset, report = fit_report(images, labels, base=base, spacing=spacing, check_count=check, rng=seed)
     report.update(annotated=str(annotated), base=base, percentiles=percentiles, spacing=spacing)
-    header = (f"# Fitted by `synthscope fit {annotated}` from {report['images']} image(s), {report['objects']} "
-              f"nuclei.\n# Generate with: synthscope generate {out} --count N --out DIR\n")
+    header = (
+        f"# Fitted by `synthscope fit {annotated}` from {report['images']} image(s), {report['objects']} "
+        f"nuclei.\n# Generate with: synthscope generate {out} --count N --out DIR\n"
+    )
     write_text(out, header + yaml.safe_dump(preset, sort_keys=False))
     report_path = out.with_suffix(".fit.json")
     write_text(report_path, json.dumps(report, indent=2) + "\n")

@@ -18,12 +18,16 @@ def generate(
     count: int = COUNT,
     out: Path = OUT,
     seed: int = SEED,
-    set_: list[str] = typer.Option(None, "--set", help="Override a preset key, e.g. --set nuclei.count=30 (repeatable)."),
+    set_: list[str] = typer.Option(
+        None, "--set", help="Override a preset key, e.g. --set nuclei.count=30 (repeatable)."
+    ),
     model: str = typer.Option(None, "--model", help="Refinement model: a bundled name or a model folder."),
     sampler: str = typer.Option(None, "--sampler", help="dpm, ddim or ddpm."),
     steps: int = typer.Option(None, "--steps", min=1, help="Network evaluations per item."),
     t_start: int = typer.Option(None, "--t-start", min=1, help="Diffusion time the sketch is noised to (of 1000)."),
-    stages: str = typer.Option(None, "--stages", help="Region-held stages, e.g. 650:axoneme,350:axoneme_minus_tubules,250:"),
+    stages: str = typer.Option(
+        None, "--stages", help="Region-held stages, e.g. 650:axoneme,350:axoneme_minus_tubules,250:"
+    ),
 ):
     """Phantom -> sketch -> diffusion refinement -> annotation update -> data set."""
     settings = parse_settings(set_)

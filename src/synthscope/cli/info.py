@@ -8,10 +8,10 @@ def info():
     """Print the versions, CPU features (bf16) and the bundled default models."""
     import platform
 
+    import monai
     import torch
     from rich.table import Table
 
-    import monai
     import synthscope
     from synthscope.cli._app import console
     from synthscope.models import bundled_models

@@ -9,14 +9,20 @@ from synthscope.cli._app import app, console, progress_bar
 
 @app.command()
 def refine(
-    image: Path = typer.Argument(..., help="Image to refine (TIFF, PNG, ...): floats in [0, 1], or integers (scaled by the dtype's maximum)."),
+    image: Path = typer.Argument(
+        ..., help="Image to refine (TIFF, PNG, ...): floats in [0, 1], or integers (scaled by the dtype's maximum)."
+    ),
     model: str = typer.Option(..., "--model", help="A bundled model name or a model folder."),
     out: Path = typer.Option(..., "--out", "-o", help="Output image (float32, same axes and spacing)."),
     sampler: str = typer.Option("dpm", "--sampler", help="dpm, ddim or ddpm."),
-    steps: int = typer.Option(20, "--steps", help="Network evaluations (ddpm with 400 from --t-start 400: the published schedule)."),
+    steps: int = typer.Option(
+        20, "--steps", help="Network evaluations (ddpm with 400 from --t-start 400: the published schedule)."
+    ),
     t_start: int = typer.Option(400, "--t-start", help="Diffusion time the image is noised to, in (0, T]."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the noise."),
-    slice_rho: float = typer.Option(None, "--slice-rho", help="2D model on a volume: noise correlation between slices."),
+    slice_rho: float = typer.Option(
+        None, "--slice-rho", help="2D model on a volume: noise correlation between slices."
+    ),
 ):
     """SDEdit: noise IMAGE to --t-start and denoise it with the model (tiled, bfloat16)."""
     import numpy as np
@@ -35,7 +41,15 @@ def refine(
         raise InputError(f"{image}: cannot refine {data.dtype} values")
     denoiser = load_denoiser(model)
     with progress_bar("refining") as callback:
-        refined = run_refine(denoiser, data.astype(np.float32), stages=[Stage(t_start=t_start)], sampler=sampler,
-                             steps=steps, rng=seed, slice_rho=slice_rho, callback=callback)
+        refined = run_refine(
+            denoiser,
+            data.astype(np.float32),
+            stages=[Stage(t_start=t_start)],
+            sampler=sampler,
+            steps=steps,
+            rng=seed,
+            slice_rho=slice_rho,
+            callback=callback,
+        )
     write_image(out, refined, axes=picture.axes, spacing=picture.spacing)
     console.print(f"wrote {out}", highlight=False)

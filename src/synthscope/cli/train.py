@@ -48,7 +48,9 @@ def train(
     with progress_bar("training") as callback:
         stats = train_denoiser(model, patches, checkpoint_dir=out, resume=resume, callback=callback, **training)
     minutes = stats["seconds"] / 60
-    console.print(f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {minutes:.1f} min", highlight=False)
+    console.print(
+        f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {minutes:.1f} min", highlight=False
+    )
 
 
 def _read(path):
@@ -62,7 +64,11 @@ def _read(path):
         raise InputError(f"{path}: cannot read the training file ({str(error).splitlines()[0]})") from None
     if not isinstance(spec, dict) or "out" not in spec or "training" not in spec or "data" not in spec:
         raise InputError(f"{path}: needs the sections data, training and out (and optionally model)")
-    sections = ((path, spec, SECTIONS), ("data", spec["data"] or {}, DATA_KEYS), ("training", spec["training"] or {}, TRAINING_KEYS))
+    sections = (
+        (path, spec, SECTIONS),
+        ("data", spec["data"] or {}, DATA_KEYS),
+        ("training", spec["training"] or {}, TRAINING_KEYS),
+    )
     for where, keys, allowed in sections:
         unknown = sorted(set(keys) - allowed)
         if unknown:
@@ -88,5 +94,7 @@ def _patches(root, data, config):
     if data.get("condition") is not None:
         raise InputError("data.condition needs a synthscope data set as data.path")
     if path.is_dir() and path.suffix != ".zarr":  # an OME-Zarr image is a folder too
-        return PatchSampler.from_folder(path, patch_size=config.patch_size, pattern=data.get("pattern", "*.tif*"), **options)
+        return PatchSampler.from_folder(
+            path, patch_size=config.patch_size, pattern=data.get("pattern", "*.tif*"), **options
+        )
     return PatchSampler([read_image(path).data], patch_size=config.patch_size, **options)

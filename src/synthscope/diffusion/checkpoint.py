@@ -90,8 +90,10 @@ def load_denoiser(name_or_path):
     except (OSError, RuntimeError) as error:
         raise InputError(f"{weights}: weights do not match config.json ({str(error).splitlines()[0]})") from None
     if missing or unexpected:
-        raise InputError(f"{weights}: weights do not match config.json "
-                         f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+        raise InputError(
+            f"{weights}: weights do not match config.json "
+            f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)"
+        )
     model.source = {"path": str(folder), "weights": weights.name, "sha256": _sha256(weights)}
     model.extra = extra
     return model.eval()
@@ -110,7 +112,9 @@ def _resolve(name_or_path):
     bundled = bundled_model_path(str(name_or_path))
     if bundled is not None:
         return Path(str(bundled))
-    raise InputError(f"{name_or_path}: no model folder (config.json + model.safetensors) and no bundled model of that name")
+    raise InputError(
+        f"{name_or_path}: no model folder (config.json + model.safetensors) and no bundled model of that name"
+    )
 
 
 def _sha256(path):

@@ -103,12 +103,17 @@ class PatchSampler:
         for _ in range(batch_size):
             index = rng.integers(len(self.images))
             image = self.images[index]
-            corner = [rng.integers(image.shape[1])] + [rng.integers(s - p + 1) for s, p in zip(image.shape[2:], self.patch_size)]
+            corner = [rng.integers(image.shape[1])] + [
+                rng.integers(s - p + 1) for s, p in zip(image.shape[2:], self.patch_size)
+            ]
             window = (slice(None), corner[0], *(slice(c, c + p) for c, p in zip(corner[1:], self.patch_size)))
             pair = [image[window]] + ([] if self.conditions is None else [self.conditions[index][window]])
             pair = self._augment(pair, rng) if self.augment else pair
             if self.jitter:
-                scale, shift = rng.uniform(1 - self.jitter, 1 + self.jitter), rng.uniform(-self.jitter / 2, self.jitter / 2)
+                scale, shift = (
+                    rng.uniform(1 - self.jitter, 1 + self.jitter),
+                    rng.uniform(-self.jitter / 2, self.jitter / 2),
+                )
                 pair[0] = np.clip(pair[0] * scale + shift, 0, 1)
             images.append(pair[0])
             conditions.extend(pair[1:])
@@ -134,6 +139,8 @@ class PatchSampler:
         if percentiles is not None:
             array = percentile_normalize(array, *percentiles, dtype=None)
         if not (array.min() >= 0 and array.max() <= 1):
-            raise InputError(f"{name}: values must be in [0, 1], got [{array.min():.3g}, {array.max():.3g}]; "
-                             "pass percentiles to normalise")
+            raise InputError(
+                f"{name}: values must be in [0, 1], got [{array.min():.3g}, {array.max():.3g}]; "
+                "pass percentiles to normalise"
+            )
         return array.reshape(channels, -1, *array.shape[-dims:])

@@ -37,8 +37,22 @@ class Stage:
     hold: np.ndarray | None = None
 
 
-def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20, rng=None,
-           tile_size=None, tile_overlap=0.25, tile_batch=8, slice_rho=None, bf16=None, callback=None):
+def refine(
+    model,
+    image,
+    *,
+    stages=None,
+    condition=None,
+    sampler="dpm",
+    steps=20,
+    rng=None,
+    tile_size=None,
+    tile_overlap=0.25,
+    tile_batch=8,
+    slice_rho=None,
+    bf16=None,
+    callback=None,
+):
     """Return `image` refined by `model`: SDEdit, or several region-held stages in order.
 
     Parameters
@@ -106,8 +120,21 @@ def refine(model, image, *, stages=None, condition=None, sampler="dpm", steps=20
     return layout.from_batch(x)
 
 
-def sample(model, shape, *, condition=None, sampler="dpm", steps=20, rng=None,
-           tile_size=None, tile_overlap=0.25, tile_batch=8, slice_rho=None, bf16=None, callback=None):
+def sample(
+    model,
+    shape,
+    *,
+    condition=None,
+    sampler="dpm",
+    steps=20,
+    rng=None,
+    tile_size=None,
+    tile_overlap=0.25,
+    tile_batch=8,
+    slice_rho=None,
+    bf16=None,
+    callback=None,
+):
     """Return a new image of `shape` generated from pure noise.
 
     Parameters are those of `refine`; `shape` is the
@@ -148,8 +175,10 @@ class _Run:
     def __init__(self, model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16):
         config = model.config
         if (condition is None) != (config.condition_channels == 0):
-            raise InputError(f"condition: the model takes {config.condition_channels} condition channels, "
-                             f"got {'none' if condition is None else 'a condition'}")
+            raise InputError(
+                f"condition: the model takes {config.condition_channels} condition channels, "
+                f"got {'none' if condition is None else 'a condition'}"
+            )
         if condition is not None:
             condition = to_model_range(layout.to_batch(condition, config.condition_channels, "condition"))
         self.condition = condition
@@ -173,8 +202,14 @@ class _Run:
                 return self.model(tiles[:, :channels], t.expand(len(tiles)), condition).float()
 
         inputs = x if self.condition is None else torch.cat([x, self.condition], dim=1)
-        return predict_tiled(network, inputs, tile_size=self.tile_size, overlap=self.tile_overlap,
-                             batch=self.tile_batch, multiple=self.model.config.size_multiple)
+        return predict_tiled(
+            network,
+            inputs,
+            tile_size=self.tile_size,
+            overlap=self.tile_overlap,
+            batch=self.tile_batch,
+            multiple=self.model.config.size_multiple,
+        )
 
 
 class _Layout:

@@ -6,7 +6,6 @@ tiles meet. Tiles whose sides are not a multiple of what the network accepts are
 by edge replication and cropped back.
 """
 
-import torch
 import torch.nn.functional as F
 from monai.inferers import sliding_window_inference
 
@@ -39,6 +38,7 @@ def predict_tiled(predictor, inputs, *, tile_size, overlap=0.25, batch=8, multip
 
     Examples
     --------
+    >>> import torch
     >>> x = torch.rand(2, 1, 40, 50)
     >>> out = predict_tiled(lambda t: 2 * t, x, tile_size=(16, 16), multiple=8)
     >>> torch.allclose(out, 2 * x, atol=1e-6)

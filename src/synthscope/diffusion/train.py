@@ -89,10 +89,14 @@ def train_denoiser(
     if not isinstance(patches, PatchSampler):
         patches = PatchSampler(list(patches), patch_size=model.config.patch_size, channels=model.config.in_channels)
     if patches.condition_channels != model.config.condition_channels:
-        raise InputError(f"patches: the model takes {model.config.condition_channels} condition channels, "
-                         f"the data has {patches.condition_channels}")
+        raise InputError(
+            f"patches: the model takes {model.config.condition_channels} condition channels, "
+            f"the data has {patches.condition_channels}"
+        )
     if patches.patch_size != model.config.patch_size:
-        raise InputError(f"patches: size {patches.patch_size} differs from the model's patch_size {model.config.patch_size}")
+        raise InputError(
+            f"patches: size {patches.patch_size} differs from the model's patch_size {model.config.patch_size}"
+        )
     if resume and checkpoint_dir is None:
         raise InputError("resume: needs a checkpoint_dir")
     if not model.config.normalisation:

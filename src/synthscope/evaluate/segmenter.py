@@ -83,7 +83,9 @@ def _check_pairs(images, labels):
     ndim = np.ndim(images[0])
     for i, (image, label) in enumerate(zip(images, labels)):
         if np.shape(image) != np.shape(label) or np.ndim(image) != ndim or ndim not in (2, 3):
-            raise InputError(f"image {i} {np.shape(image)} and its labels {np.shape(label)} must share one 2D or 3D shape")
+            raise InputError(
+                f"image {i} {np.shape(image)} and its labels {np.shape(label)} must share one 2D or 3D shape"
+            )
         if not np.issubdtype(np.asarray(label).dtype, np.integer):
             raise InputError(f"label image {i} has dtype {np.asarray(label).dtype}; instance labels must be integers")
     return ndim

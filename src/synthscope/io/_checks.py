@@ -45,7 +45,9 @@ def as_tracks(tracks, *, name):
     """Return Cell Tracking Challenge track rows ``L B E P`` as an (N, 4) int64 array."""
     tracks = np.asarray(tracks)
     if tracks.ndim != 2 or tracks.shape[1] != 4 or (tracks.size and tracks.dtype.kind not in "iu"):
-        raise InputError(f"{name}: tracks must be integer rows 'L B E P' of shape (N, 4), got {tracks.dtype} {tracks.shape}")
+        raise InputError(
+            f"{name}: tracks must be integer rows 'L B E P' of shape (N, 4), got {tracks.dtype} {tracks.shape}"
+        )
     return tracks.astype(np.int64)
 
 

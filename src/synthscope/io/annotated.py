@@ -64,8 +64,10 @@ def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.nda
         labels = {stem[: -len("_masks")]: f for stem, f in files.items() if stem.endswith("_masks")}
         images = {stem: f for stem, f in files.items() if not stem.endswith("_masks")}
     if not images:
-        raise InputError(f"{path}: no images found; use images/ + labels/ (or masks/), NAME + NAME_masks "
-                         "files, or a synthscope data set")
+        raise InputError(
+            f"{path}: no images found; use images/ + labels/ (or masks/), NAME + NAME_masks "
+            "files, or a synthscope data set"
+        )
     missing = sorted(set(images) - set(labels))
     if missing:
         raise InputError(f"{path}: no label image for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
@@ -73,8 +75,12 @@ def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.nda
 
 
 def _by_stem(folder):
-    return {p.name[: -len(s)]: p for p in sorted(folder.iterdir())
-            for s in SUFFIXES if p.name.lower().endswith(s) and not p.name.startswith(".")}
+    return {
+        p.name[: -len(s)]: p
+        for p in sorted(folder.iterdir())
+        for s in SUFFIXES
+        if p.name.lower().endswith(s) and not p.name.startswith(".")
+    }
 
 
 def _pair(name, image_file, label_file):

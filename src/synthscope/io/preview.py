@@ -11,7 +11,16 @@ from synthscope.intensity import percentile_normalize
 
 # Outline colours, cycled by label id: distinct on grey and on each other.
 _PALETTE = np.array(
-    [[255, 225, 25], [60, 180, 75], [230, 25, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230]],
+    [
+        [255, 225, 25],
+        [60, 180, 75],
+        [230, 25, 75],
+        [0, 130, 200],
+        [245, 130, 48],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+    ],
     np.uint8,
 )
 
@@ -66,4 +75,3 @@ def _middle_plane(array, axes, keep):
     index = tuple(slice(None) if a in keep else array.shape[i] // 2 for i, a in enumerate(axes))
     kept = [a for a in axes if a in keep]
     return np.transpose(array[index], [kept.index(a) for a in keep])
-

@@ -15,7 +15,18 @@ from synthscope.io.image import ImageData
 # OME-XML sizes per axis letter; "T" is a time step.
 _SIZE_KEYS = {"X": "PhysicalSizeX", "Y": "PhysicalSizeY", "Z": "PhysicalSizeZ", "T": "TimeIncrement"}
 # Factors from OME length and time units to micrometres and seconds.
-_UNITS = {"µm": 1.0, "um": 1.0, "nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6, "s": 1.0, "ms": 1e-3, "min": 60.0, "h": 3600.0}
+_UNITS = {
+    "µm": 1.0,
+    "um": 1.0,
+    "nm": 1e-3,
+    "mm": 1e3,
+    "cm": 1e4,
+    "m": 1e6,
+    "s": 1.0,
+    "ms": 1e-3,
+    "min": 60.0,
+    "h": 3600.0,
+}
 
 
 def write_tiff(path, image):

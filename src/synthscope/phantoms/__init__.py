@@ -20,6 +20,20 @@ from synthscope.phantoms.render import RenderRecipe, render
 from synthscope.phantoms.timelapse import TimelapseRecipe, timelapse
 from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nuclei_membrane, tissue
 
-__all__ = ["CiliaRecipe", "NucleiMembraneRecipe", "NucleiRecipe", "RenderRecipe", "TimelapseRecipe", "TissueRecipe",
-           "cilia", "load_preset", "nuclei", "nuclei_membrane", "preset_names", "render", "sketch_item",
-           "timelapse", "tissue"]
+__all__ = [
+    "CiliaRecipe",
+    "NucleiMembraneRecipe",
+    "NucleiRecipe",
+    "RenderRecipe",
+    "TimelapseRecipe",
+    "TissueRecipe",
+    "cilia",
+    "load_preset",
+    "nuclei",
+    "nuclei_membrane",
+    "preset_names",
+    "render",
+    "sketch_item",
+    "timelapse",
+    "tissue",
+]

@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from scipy.spatial import ConvexHull
 
+from synthscope import checks as check
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope import checks as check
 from synthscope.phantoms.cilia_rules import axoneme_ranges, draw_axoneme
 from synthscope.phantoms.recipe import Recipe, number, pair
 
@@ -80,18 +80,30 @@ class CiliaRecipe(Recipe):
         InputError
             For a bad shape or spacing, or a cilium too large for the shape.
         """
-        p = dict(self.to_dict(), shape=check.check_shape(shape, ndims=(2,), minimum=32),
-                 spacing=check.check_spacing(spacing, 2), ranges=axoneme_ranges(self.rule, self.axoneme))
+        p = dict(
+            self.to_dict(),
+            shape=check.check_shape(shape, ndims=(2,), minimum=32),
+            spacing=check.check_spacing(spacing, 2),
+            ranges=axoneme_ranges(self.rule, self.axoneme),
+        )
         extent = MEMBRANE * p["scale"][1] * p["ellipticity"][1]
         if 2 * extent * (1 - 2 * p["crop"]) > min(p["shape"]):
             most = min(p["shape"]) / (2 * MEMBRANE * p["ellipticity"][1] * (1 - 2 * p["crop"]))
-            raise InputError(f"scale: a cilium up to {2 * extent:.0f} pixels across does not fit in shape "
-                             f"{p['shape']} with crop={p['crop']:g}; keep scale at most {most:.2f} or raise crop")
+            raise InputError(
+                f"scale: a cilium up to {2 * extent:.0f} pixels across does not fit in shape "
+                f"{p['shape']} with crop={p['crop']:g}; keep scale at most {most:.2f} or raise crop"
+            )
         return p
 
 
-def cilia(shape: Sequence[int] = (512, 512), recipe: CiliaRecipe | None = None, *, spacing: check.Spacing = None,
-          rng: check.Rng = None, **params) -> Item:
+def cilia(
+    shape: Sequence[int] = (512, 512),
+    recipe: CiliaRecipe | None = None,
+    *,
+    spacing: check.Spacing = None,
+    rng: check.Rng = None,
+    **params,
+) -> Item:
     """Return an `Item` of a cilium cross-section (and up to a few neighbours) following `rule`.
 
     Parameters
@@ -133,11 +145,18 @@ def cilia(shape: Sequence[int] = (512, 512), recipe: CiliaRecipe | None = None, 
         centre = _first_centre(matrix, shape, p["crop"], rng) if n == 0 else _free_centre(canvas, matrix, rng)
         if centre is not None:
             record = _draw(canvas, (centre, matrix), draw_axoneme(p["ranges"], rng), rng)
-            records.append({"center": [round(float(c), 2) for c in centre], "rotation": round(float(rotation), 4),
-                            **record})
-    return Item(labels=canvas["labels"], axes="YX", classes=canvas["classes"], class_names=dict(CLASS_NAMES),
-                masks={name: canvas[name] for name in MASKS}, spacing=check.spacing_dict(p["spacing"], "YX"),
-                metadata={"generator": "cilia", "diagnostic_class": p["rule"], "cilia": records})
+            records.append(
+                {"center": [round(float(c), 2) for c in centre], "rotation": round(float(rotation), 4), **record}
+            )
+    return Item(
+        labels=canvas["labels"],
+        axes="YX",
+        classes=canvas["classes"],
+        class_names=dict(CLASS_NAMES),
+        masks={name: canvas[name] for name in MASKS},
+        spacing=check.spacing_dict(p["spacing"], "YX"),
+        metadata={"generator": "cilia", "diagnostic_class": p["rule"], "cilia": records},
+    )
 
 
 def _first_centre(matrix, shape, crop, rng):
@@ -160,8 +179,10 @@ def _free_centre(canvas, matrix, rng, tries=50):
 
 def _transform(rng, scale, ellipticity):
     """``(rotation, matrix)``: canonical -> image, rotation then the stretch of an oblique cut."""
+
     def turn(a):
         return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
     rotation, stretch_at = rng.uniform(0, 2 * np.pi, 2)
     s, e = rng.uniform(*scale), rng.uniform(*ellipticity)
     return rotation, s * turn(stretch_at) @ np.diag([e, 1.0]) @ turn(-stretch_at) @ turn(rotation)
@@ -180,8 +201,10 @@ def _layout(ax, rng):
     angles = rng.uniform(0, 2 * np.pi) + 2 * np.pi * np.arange(ax["doublets"]) / slots
     frames = [(RING * _unit(a), a) for a in angles] + [(np.zeros(2), rng.uniform(0, 2 * np.pi))] * ax["transposed"]
     singlets = set(rng.choice(ax["doublets"], ax["singlets"], replace=False).tolist())
-    chosen = {name: set(rng.choice(ax["doublets"], round(ax[name] * ax["doublets"]), replace=False).tolist())
-              for name in parts}
+    chosen = {
+        name: set(rng.choice(ax["doublets"], round(ax[name] * ax["doublets"]), replace=False).tolist())
+        for name in parts
+    }
     for k, (position, angle) in enumerate(frames):
         ring = k < ax["doublets"]
         position, u, v = _place_doublet(position, angle, ax["disarray"] if ring else 0.0, tubules, rng)
@@ -218,8 +241,13 @@ def _draw(canvas, transform, ax, rng):
     slices, q = _canonical(transform, (0, 0), MEMBRANE, shape)
     canvas["membrane"][slices] |= _disc(q, (0, 0), MEMBRANE)
     tubules, parts = _layout(ax, rng)
-    rim = np.concatenate([c + r * np.stack([np.cos(t), np.sin(t)], 1) for c, r, *_ in tubules
-                          for t in [np.linspace(0, 2 * np.pi, 24, endpoint=False)]])
+    rim = np.concatenate(
+        [
+            c + r * np.stack([np.cos(t), np.sin(t)], 1)
+            for c, r, *_ in tubules
+            for t in [np.linspace(0, 2 * np.pi, 24, endpoint=False)]
+        ]
+    )
     hull = _to_image(transform, rim[ConvexHull(rim).vertices])
     axoneme = np.zeros(shape, np.uint8)  # OpenCV fills a polygon far faster than skimage.draw.polygon
     cv2.fillConvexPoly(axoneme, np.round(hull[:, ::-1] * 16).astype(np.int32), 1, lineType=cv2.LINE_8, shift=4)
@@ -241,8 +269,12 @@ def _draw(canvas, transform, ax, rng):
     for name in parts:
         canvas[name] &= canvas["labels"] == 0
     ellipse = np.linalg.svd(transform[1], compute_uv=False)
-    return {"scale": round(float(np.sqrt(np.prod(ellipse))), 4),
-            "ellipticity": round(float(ellipse[0] / ellipse[1]), 4), "axoneme": ax, "tubules": [first + 1, last]}
+    return {
+        "scale": round(float(np.sqrt(np.prod(ellipse))), 4),
+        "ellipticity": round(float(ellipse[0] / ellipse[1]), 4),
+        "axoneme": ax,
+        "tubules": [first + 1, last],
+    }
 
 
 def _canonical(transform, centre_q, reach, shape):
@@ -252,7 +284,7 @@ def _canonical(transform, centre_q, reach, shape):
     half = np.abs(matrix).sum(axis=1) * reach + 1
     lo = np.clip(np.floor(centre - half), 0, shape).astype(int)
     hi = np.clip(np.ceil(centre + half) + 1, 0, shape).astype(int)
-    y, x = np.ogrid[lo[0]:hi[0], lo[1]:hi[1]]
+    y, x = np.ogrid[lo[0] : hi[0], lo[1] : hi[1]]
     y, x = y - origin[0], x - origin[1]
     inverse = np.linalg.inv(matrix)
     q = np.stack([inverse[0, 0] * y + inverse[0, 1] * x, inverse[1, 0] * y + inverse[1, 1] * x])

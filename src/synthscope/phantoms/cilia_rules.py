@@ -9,8 +9,8 @@ from importlib.resources import files
 
 import yaml
 
-from synthscope.errors import InputError
 from synthscope import checks as check
+from synthscope.errors import InputError
 
 #: The normal axoneme, and what each key means.
 AXONEME = {
@@ -26,9 +26,15 @@ AXONEME = {
     "spokes": 1.0,  # fraction of doublets with a radial spoke
 }
 _LIMITS = {  # key: (low, high, integer)
-    "doublets": (1, 9, True), "transposed": (0, 1, True), "singlets": (0, 9, True), "central": (0, 4, True),
-    "central_offset": (0, 0.4, False), "disarray": (0, 1, False), "outer_arms": (0, 1, False),
-    "inner_arms": (0, 1, False), "spokes": (0, 1, False),
+    "doublets": (1, 9, True),
+    "transposed": (0, 1, True),
+    "singlets": (0, 9, True),
+    "central": (0, 4, True),
+    "central_offset": (0, 0.4, False),
+    "disarray": (0, 1, False),
+    "outer_arms": (0, 1, False),
+    "inner_arms": (0, 1, False),
+    "spokes": (0, 1, False),
 }
 
 
@@ -84,7 +90,7 @@ def axoneme_ranges(rule, overrides=None):
 def draw_axoneme(ranges, rng):
     """Draw one cilium's axoneme from `ranges` (see `axoneme_ranges`): a dict like `AXONEME`."""
     drawn = {"gap": ranges["gap"]}
-    for key, (low, high, integer) in _LIMITS.items():
+    for key, (_, _, integer) in _LIMITS.items():
         lo, hi = ranges[key]
         drawn[key] = int(rng.integers(lo, hi + 1)) if integer else float(rng.uniform(lo, hi))
     return drawn

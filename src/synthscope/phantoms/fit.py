@@ -52,8 +52,8 @@ Illumination changes across the field, clusters and dividing pairs are not fitte
 
 import numpy as np
 
-from synthscope.errors import InputError
 from synthscope import checks as check
+from synthscope.errors import InputError
 from synthscope.phantoms.measure import measure
 
 SMALL = 0.6  # in 2D, nuclei below this fraction of the median radius are out-of-focus sections
@@ -119,8 +119,10 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     _calibrate(preset, stats, base=base, spacing=spacing, rng=rng)
     if ndim == 2:
         _fit_out_of_plane(preset, stats, base=base, spacing=spacing, rng=rng)
-    preset["description"] = (f"Fitted by synthscope fit to {len(images)} annotated image(s) "
-                             f"({len(stats['radius'])} nuclei); refinement from {base}.")
+    preset["description"] = (
+        f"Fitted by synthscope fit to {len(images)} annotated image(s) "
+        f"({len(stats['radius'])} nuclei); refinement from {base}."
+    )
     return preset
 
 
@@ -170,22 +172,31 @@ def fit_report(images, labels, *, base="nuclei-2d", spacing=None, check_count=8,
     preset = fit_preset(images, labels, base=base, spacing=spacing, rng=rng)
     seed = np.random.default_rng(rng).integers(2**31) + 1
     reference = measure(images, labels, spacing=spacing)
-    report = {"fitted": {"nuclei": preset["nuclei"], "render": preset["render"]}, "images": len(images),
-              "objects": len(reference["radius"]), "check_count": check_count}
+    report = {
+        "fitted": {"nuclei": preset["nuclei"], "render": preset["render"]},
+        "images": len(images),
+        "objects": len(reference["radius"]),
+        "check_count": check_count,
+    }
     layer = preset
     if np.any(preset["nuclei"].get("out_of_plane", 0)):
         items = _sketches(preset, base=base, count=check_count, rng=seed)
         shares = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)["unlabelled"]
-        report["unlabelled"] = {name: [round(float(f(v)), 3) for f in (np.min, np.mean, np.max)]
-                                for name, v in (("yours", reference["unlabelled"]), ("generated", shares))}
+        report["unlabelled"] = {
+            name: [round(float(f(v)), 3) for f in (np.min, np.mean, np.max)]
+            for name, v in (("yours", reference["unlabelled"]), ("generated", shares))
+        }
         clear = _clearer(reference)
-        reference = measure([x for x, c in zip(images, clear) if c], [x for x, c in zip(labels, clear) if c],
-                            spacing=spacing)
+        reference = measure(
+            [x for x, c in zip(images, clear) if c], [x for x, c in zip(labels, clear) if c], spacing=spacing
+        )
         layer = {**preset, "nuclei": {**preset["nuclei"], "out_of_plane": 0.0}}
     items = _sketches(layer, base=base, count=check_count, rng=seed)
     generated = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
-    report["comparison"] = [dict(statistic=n, yours=round(a, 4), generated=round(b, 4), relative_difference=round(d, 3))
-                            for n, a, b, d in compare(reference, generated)]
+    report["comparison"] = [
+        dict(statistic=n, yours=round(a, 4), generated=round(b, 4), relative_difference=round(d, 3))
+        for n, a, b, d in compare(reference, generated)
+    ]
     return preset, report
 
 
@@ -207,17 +218,33 @@ def fit_table(report):
     | --- | --- | --- | --- |
     | radius | 10 | 9.5 | 0.05 |
     """
-    fitted = [f"| {section}.{key} | {value} |" for section, values in report["fitted"].items()
-              for key, value in values.items()]
-    rows = [f"| {r['statistic']} | {r['yours']:.4g} | {r['generated']:.4g} | {r['relative_difference']:.3g} |"
-            for r in report["comparison"]]
+    fitted = [
+        f"| {section}.{key} | {value} |"
+        for section, values in report["fitted"].items()
+        for key, value in values.items()
+    ]
+    rows = [
+        f"| {r['statistic']} | {r['yours']:.4g} | {r['generated']:.4g} | {r['relative_difference']:.3g} |"
+        for r in report["comparison"]
+    ]
     shares = report.get("unlabelled")  # see `fit_report`: with it, the comparison is of the cell layer
     statistic = "statistic (clearer half of yours; generated without out-of-plane nuclei)" if shares else "statistic"
-    lines = ["| fitted | value |", "| --- | --- |", *fitted, "",
-             f"| {statistic} | yours | generated | relative difference |", "| --- | --- | --- | --- |", *rows]
+    lines = [
+        "| fitted | value |",
+        "| --- | --- |",
+        *fitted,
+        "",
+        f"| {statistic} | yours | generated | relative difference |",
+        "| --- | --- | --- | --- |",
+        *rows,
+    ]
     if shares:
-        lines += ["", "| share of unlabelled blobs per image | least | mean | most |", "| --- | --- | --- | --- |",
-                  *(f"| {name} | {' | '.join(f'{v:.3g}' for v in values)} |" for name, values in shares.items())]
+        lines += [
+            "",
+            "| share of unlabelled blobs per image | least | mean | most |",
+            "| --- | --- | --- | --- |",
+            *(f"| {name} | {' | '.join(f'{v:.3g}' for v in values)} |" for name, values in shares.items()),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -292,8 +319,11 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
         items = _sketches(preset, base=base, count=count, rng=rng)
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
         peaks = got["unlabelled_brightness"]
-        seen = (np.mean(got["unlabelled"]), np.median(peaks) if peaks.size else 0.0,
-                np.nanmedian(got["background_texture"]))
+        seen = (
+            np.mean(got["unlabelled"]),
+            np.median(peaks) if peaks.size else 0.0,
+            np.nanmedian(got["background_texture"]),
+        )
         share, peak, haze = (float(np.clip(t / max(g, 1e-3), 0.5, 2.0)) for t, g in zip(target, seen))
         nuclei["out_of_plane"] = [round(min(v * share, 0.9), 3) for v in nuclei["out_of_plane"]]
         nuclei["out_of_plane_brightness"] = [round(min(v * peak, 1.0), 3) for v in nuclei["out_of_plane_brightness"]]
@@ -332,8 +362,19 @@ def _fit_shape(stats, nuclei, *, ndim, rng):
     best, best_error = None, np.inf
     for top in (1.1, 1.3, 1.5, 1.8, 2.2, 2.7):
         for roughness in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25):
-            labels = [draw(shape, count=20, radius=nuclei["radius"], elongation=(1.0, top), roughness=roughness,
-                           max_overlap=0.0, mitotic_fraction=0.0, rng=seed).labels for seed in seeds]
+            labels = [
+                draw(
+                    shape,
+                    count=20,
+                    radius=nuclei["radius"],
+                    elongation=(1.0, top),
+                    roughness=roughness,
+                    max_overlap=0.0,
+                    mitotic_fraction=0.0,
+                    rng=seed,
+                ).labels
+                for seed in seeds
+            ]
             simulated = measure([np.zeros(shape, np.float32)] * len(labels), labels)
             got = np.array([np.median(simulated["elongation"]), np.median(simulated["solidity"])])
             error = np.sum(((got - target) / [0.1, 0.01]) ** 2)
@@ -371,11 +412,14 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
     """
     ndim = len(preset["shape"])
     in_focus = _kinds(stats, ndim=ndim)[0]
-    target = dict(radius_low=np.percentile(stats["radius"][in_focus], 10),
-                  radius_high=np.percentile(stats["radius"][in_focus], 90),
-                  brightness=np.median(stats["brightness"][in_focus]),
-                  texture=np.median(stats["inner_cv"]), density=_clear_mean(stats, "density"),
-                  haze=_clear_mean(stats, "background_texture"))
+    target = dict(
+        radius_low=np.percentile(stats["radius"][in_focus], 10),
+        radius_high=np.percentile(stats["radius"][in_focus], 90),
+        brightness=np.median(stats["brightness"][in_focus]),
+        texture=np.median(stats["inner_cv"]),
+        density=_clear_mean(stats, "density"),
+        haze=_clear_mean(stats, "background_texture"),
+    )
     sections = _section_brightness(stats)
     nuclei, render = preset["nuclei"], preset["render"]
     for _ in range(rounds):
@@ -386,11 +430,14 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
             continue
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
         focus = _kinds(got, ndim=ndim)[0]
-        ratio = dict(radius_low=np.percentile(got["radius"][focus], 10),
-                     radius_high=np.percentile(got["radius"][focus], 90),
-                     brightness=np.median(got["brightness"][focus]),
-                     texture=np.median(got["inner_cv"]), density=np.mean(got["density"]),
-                     haze=np.nanmedian(got["background_texture"]))
+        ratio = dict(
+            radius_low=np.percentile(got["radius"][focus], 10),
+            radius_high=np.percentile(got["radius"][focus], 90),
+            brightness=np.median(got["brightness"][focus]),
+            texture=np.median(got["inner_cv"]),
+            density=np.mean(got["density"]),
+            haze=np.nanmedian(got["background_texture"]),
+        )
         ratio = {k: float(np.clip(target[k] / max(ratio[k], 1e-3), 0.5, 2.0)) for k in target}
         shift = float(np.nanmedian(stats["background"]) - np.nanmedian(got["background"]))
         render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
@@ -448,8 +495,10 @@ def _fit_render(stats):
 
 
 def _summary(stats):
-    medians = {k: float(np.nanmedian(stats[k])) for k in ("radius", "elongation", "solidity", "brightness",
-                                                            "inner_cv", "density", "background")}
+    medians = {
+        k: float(np.nanmedian(stats[k]))
+        for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "density", "background")
+    }
     return {
         **medians,
         "radius_p05": float(np.percentile(stats["radius"], 5)),

@@ -7,10 +7,11 @@ and variation, fine-scale noise) and the edge blur that best explains the images
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.measure import label as connected, regionprops
+from skimage.measure import label as connected
+from skimage.measure import regionprops
 
-from synthscope.errors import InputError
 from synthscope import checks as check
+from synthscope.errors import InputError
 
 MARGIN = 3  # background pixels lie farther than this from every label
 BLURS = np.round(np.arange(0.25, 4.01, 0.25), 2)
@@ -58,8 +59,18 @@ def measure(images, labels, *, spacing=None):
     """
     images, labels, scale = _check_annotated(images, labels, spacing)
     per_object = {k: [] for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "touching")}
-    per_image = {k: [] for k in ("density", "background", "background_texture", "noise_background",
-                                 "noise_objects", "level_objects", "unlabelled")}
+    per_image = {
+        k: []
+        for k in (
+            "density",
+            "background",
+            "background_texture",
+            "noise_background",
+            "noise_objects",
+            "level_objects",
+            "unlabelled",
+        )
+    }
     edges, blobs = [], []
     for image, label in zip(images, labels):
         _measure_objects(image, label, scale, per_object)
@@ -138,8 +149,11 @@ def _unlabelled_blobs(image, far, sizes, background, level, sigma=1.5):
     smooth = ndi.gaussian_filter(image, sigma)
     blobs = connected(far & (smooth > background + UNLABELLED_LEVEL * (level - background)))
     least = UNLABELLED_SIZE * np.median(sizes)
-    return [float(region.intensity_max - background) for region in regionprops(blobs, intensity_image=smooth)
-            if region.num_pixels >= least]
+    return [
+        float(region.intensity_max - background)
+        for region in regionprops(blobs, intensity_image=smooth)
+        if region.num_pixels >= least
+    ]
 
 
 def _smooth_variation(image, region, sigma=4.0):

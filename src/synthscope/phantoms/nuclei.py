@@ -7,9 +7,9 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 from skimage.segmentation import relabel_sequential
 
+from synthscope import checks as check
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope import checks as check
 from synthscope.phantoms.placement import place, propose_centres, region_mask
 from synthscope.phantoms.recipe import Recipe, choice, number, pair
 from synthscope.phantoms.shapes import boundary_distance, random_rotation, random_star
@@ -177,7 +177,7 @@ class NucleiRecipe(Recipe):
             least = max(least * np.sqrt(1 - DEFOCUS[1] ** 2), min(least, MIN_SECTION_RADIUS))
         if p["dividing_fraction"]:
             least = min(least, p["radius"][0] * (0.5 if p["lognormal"] else 1) * DAUGHTER_SIZE)
-        smallest = unit * least ** ndim
+        smallest = unit * least**ndim
         fit = int(0.6 * space / (smallest * (1 - p["max_overlap"])))  # random packing stops near 55% cover
         spaced = ""
         if p["min_distance"]:  # centres are hard discs (balls) of diameter min_distance
@@ -186,13 +186,20 @@ class NucleiRecipe(Recipe):
         if count > fit:
             low, high = p["radius"]
             radius = f"{low:g}" if low == high else f"[{low:g}, {high:g}]"
-            raise InputError(f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius "
-                             f"{radius}{spaced}")
+            raise InputError(
+                f"cannot place {count} nuclei: at most about {fit} fit in shape {shape} with radius {radius}{spaced}"
+            )
         return dict(p, count=count, region=region)
 
 
-def nuclei(shape: Sequence[int], recipe: NucleiRecipe | None = None, *, spacing: check.Spacing = None,
-           rng: check.Rng = None, **params) -> Item:
+def nuclei(
+    shape: Sequence[int],
+    recipe: NucleiRecipe | None = None,
+    *,
+    spacing: check.Spacing = None,
+    rng: check.Rng = None,
+    **params,
+) -> Item:
     """Return an `Item` of densely packed nuclei: instance labels and per-nucleus metadata.
 
     Nuclei are star-convex blobs (`synthscope.phantoms.shapes`) of random size, boundary,
@@ -256,8 +263,9 @@ def nuclei(shape: Sequence[int], recipe: NucleiRecipe | None = None, *, spacing:
     p = NucleiRecipe.of(recipe, **params).resolve(shape, spacing)
     rng = check.as_rng(rng)
     shape = p["shape"]
-    propose = propose_centres(shape, clusters=p["clusters"], cluster_spread=p["cluster_spread"], scale=p["scale"],
-                              rng=rng)
+    propose = propose_centres(
+        shape, clusters=p["clusters"], cluster_spread=p["cluster_spread"], scale=p["scale"], rng=rng
+    )
     kinds = _kinds(p, rng)
 
     def draw(centre, rng, index=None):  # one at a time by default; else placement `index` of `kinds`
@@ -267,19 +275,31 @@ def nuclei(shape: Sequence[int], recipe: NucleiRecipe | None = None, *, spacing:
             return draw_pair(centre, p, rng)
         return [draw_nucleus(centre, p, rng, kind=kinds[index])]
 
-    labels, _, records = place(shape, p["count"], draw, max_overlap=p["max_overlap"], min_distance=p["min_distance"],
-                               region=p["region"], propose=propose, scale=p["scale"], rng=rng, what="nuclei",
-                               sizes=None if kinds is None else np.where(kinds == PAIR, 2, 1))
+    labels, _, records = place(
+        shape,
+        p["count"],
+        draw,
+        max_overlap=p["max_overlap"],
+        min_distance=p["min_distance"],
+        region=p["region"],
+        propose=propose,
+        scale=p["scale"],
+        rng=rng,
+        what="nuclei",
+        sizes=None if kinds is None else np.where(kinds == PAIR, 2, 1),
+    )
     for record in records:
         if record.get("pair"):  # drawn as the offset to the other daughter, whose id is known now
             record["pair"] += record["id"]
-    axes = "ZYX"[-len(shape):]
+    axes = "ZYX"[-len(shape) :]
     metadata, masks = {"generator": "nuclei", "objects": records}, {}
     if p["out_of_plane"][1]:
-        labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = _split_out_of_plane(labels,
-                                                                                                            records)
-    return Item(labels=labels, axes=axes, spacing=check.spacing_dict(p["spacing"], axes), masks=masks,
-                metadata=metadata)
+        labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = _split_out_of_plane(
+            labels, records
+        )
+    return Item(
+        labels=labels, axes=axes, spacing=check.spacing_dict(p["spacing"], axes), masks=masks, metadata=metadata
+    )
 
 
 def _kinds(p, rng):
@@ -344,12 +364,14 @@ def draw_pair(centre, p, rng):
     daughters = []
     for sign in (1, -1):
         elongation = rng.uniform(*DAUGHTER_ELONGATION)
-        star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng,
-                           rotation=rotation)
+        star = random_star(centre, radius, roughness=p["roughness"], elongation=elongation, rng=rng, rotation=rotation)
         offset = (gap / 2 + boundary_distance(star, -sign * across)) * sign * across  # its near side faces the other
         star = dataclasses.replace(star, center=star.center + offset / scale)
-        record = {"elongation": round(elongation, 3), "brightness": round(rng.uniform(*DAUGHTER_BRIGHTNESS), 3),
-                  "mitotic": True}
+        record = {
+            "elongation": round(elongation, 3),
+            "brightness": round(rng.uniform(*DAUGHTER_BRIGHTNESS), 3),
+            "mitotic": True,
+        }
         daughters.append((star, {**record, **_optional(p, defocus=0.0, pair=sign)}))
     return daughters
 
@@ -384,8 +406,9 @@ def _split_out_of_plane(labels, records):
             moved.append({**record, "id": int(forward_out[record["id"]])})
         elif forward[record["id"]]:  # a nucleus hidden under others has no pixels left
             pair = record.get("pair")
-            kept.append({**record, "id": int(forward[record["id"]]),
-                         **({"pair": int(forward[pair]) or None} if pair else {})})
+            kept.append(
+                {**record, "id": int(forward[record["id"]]), **({"pair": int(forward[pair]) or None} if pair else {})}
+            )
     return section.astype(labels.dtype), out_of_plane.astype(labels.dtype), kept, moved
 
 

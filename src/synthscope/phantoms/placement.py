@@ -47,8 +47,9 @@ def region_mask(region, shape):
         return sum(((g + 0.5 - s / 2) / (0.45 * s)) ** 2 for g, s in zip(grids, shape)) <= 1
     region = np.asarray(region)
     if region.shape != tuple(shape) or region.dtype != bool or not region.any():
-        raise InputError(f"region must be a non-empty boolean array of shape {tuple(shape)}, "
-                         f"got {region.dtype} {region.shape}")
+        raise InputError(
+            f"region must be a non-empty boolean array of shape {tuple(shape)}, got {region.dtype} {region.shape}"
+        )
     return region
 
 
@@ -62,8 +63,9 @@ def propose_centres(shape, *, clusters, cluster_spread, scale, rng):
     return lambda: np.clip(seeds[rng.integers(clusters)] + rng.normal(0, spread), 0, shape - 1e-6)
 
 
-def place(shape, count, draw, *, max_overlap, min_distance=0.0, region=None, propose, scale, rng, what="objects",
-          sizes=None):
+def place(
+    shape, count, draw, *, max_overlap, min_distance=0.0, region=None, propose, scale, rng, what="objects", sizes=None
+):
     """Place `count` objects drawn by ``draw(centre, rng) -> (Star, record)``.
 
     Parameters
@@ -108,8 +110,9 @@ def place(shape, count, draw, *, max_overlap, min_distance=0.0, region=None, pro
             return False
         if region is not None and not region[index]:
             return False
-        return not (min_distance and len(centres)
-                    and np.min(np.linalg.norm((centres - centre) * scale, axis=1)) < min_distance)
+        return not (
+            min_distance and len(centres) and np.min(np.linalg.norm((centres - centre) * scale, axis=1)) < min_distance
+        )
 
     for _ in range(ATTEMPTS_PER_OBJECT * count):
         if len(stars) == count:
@@ -127,16 +130,17 @@ def place(shape, count, draw, *, max_overlap, min_distance=0.0, region=None, pro
             if visible is None:
                 for slices, visible in placed:  # undo: the members took only empty pixels
                     labels[slices][visible] = 0
-                del stars[len(stars) - len(placed):], records[len(records) - len(placed):]
-                del areas[len(areas) - len(placed):]
+                del stars[len(stars) - len(placed) :], records[len(records) - len(placed) :]
+                del areas[len(areas) - len(placed) :]
                 break
             labels[slices][visible] = len(stars) + 1
             placed.append((slices, visible))
             stars.append(star)
             areas.append(int(mask.sum()))
             center = [round(float(c), 2) for c in star.center]
-            records.append({"id": len(stars), "center": center, "radius": round(star.radius, 3), "area": areas[-1],
-                            **record})
+            records.append(
+                {"id": len(stars), "center": center, "radius": round(star.radius, 3), "area": areas[-1], **record}
+            )
         else:
             placements += 1
             centres = np.vstack([centres, *(member.center for member, _ in group)])

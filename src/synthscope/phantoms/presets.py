@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from synthscope import checks as check
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope import checks as check
 from synthscope.phantoms.cilia import CiliaRecipe, cilia
 from synthscope.phantoms.cilia_rules import rule_names
 from synthscope.phantoms.nuclei import NucleiRecipe, nuclei
@@ -37,8 +37,13 @@ GENERATORS = {
 }
 _TOP = ("description", "generator", "shape", "spacing", "render", "refine")
 # Setting one of these removes the others of its section: count or density; one stage or several.
-_ALTERNATIVES = {"count": ("density",), "density": ("count",), "stages": ("t_start", "hold"),
-                 "t_start": ("stages",), "hold": ("stages",)}
+_ALTERNATIVES = {
+    "count": ("density",),
+    "density": ("count",),
+    "stages": ("t_start", "hold"),
+    "t_start": ("stages",),
+    "hold": ("stages",),
+}
 
 
 def preset_names():
@@ -50,8 +55,11 @@ def preset_names():
     >>> "nuclei-2d" in names and "cilia-oda-absent" in names
     True
     """
-    stems = sorted(p.name[:-5] for p in files("synthscope.phantoms").joinpath("presets").iterdir()
-                   if p.name.endswith(".yaml") and not p.name.startswith("_"))
+    stems = sorted(
+        p.name[:-5]
+        for p in files("synthscope.phantoms").joinpath("presets").iterdir()
+        if p.name.endswith(".yaml") and not p.name.startswith("_")
+    )
     return stems + [f"cilia-{rule}" for rule in rule_names() if rule != "normal"]
 
 
@@ -113,8 +121,13 @@ def sketch_item(preset: dict, *, rng: check.Rng) -> Item:
     item = GENERATORS[generator][0](preset["shape"], recipe, spacing=preset["spacing"], rng=rng)
     sketch = render(item, render_recipe, rng=rng)
     parameters = {k: v for k, v in preset.items() if k not in ("name", "description")}
-    metadata = {**item.metadata, "preset": preset["name"], "generator": generator, "parameters": parameters,
-                "diagnostic_class": item.metadata.get("diagnostic_class")}
+    metadata = {
+        **item.metadata,
+        "preset": preset["name"],
+        "generator": generator,
+        "parameters": parameters,
+        "diagnostic_class": item.metadata.get("diagnostic_class"),
+    }
     return dataclasses.replace(item, sketch=sketch, metadata=metadata)
 
 
@@ -179,5 +192,7 @@ def _check_preset(preset):
 def _recipes(preset):
     """The recipes of the generator and of the sketch of `preset`, naming a bad key ``section.key``."""
     generator = preset["generator"]
-    return (GENERATORS[generator][1].from_mapping(preset[generator], section_name=generator),
-            RenderRecipe.from_mapping(preset["render"], section_name="render"))
+    return (
+        GENERATORS[generator][1].from_mapping(preset[generator], section_name=generator),
+        RenderRecipe.from_mapping(preset["render"], section_name="render"),
+    )

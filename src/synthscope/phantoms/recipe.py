@@ -14,8 +14,8 @@ import dataclasses
 import functools
 import re
 
-from synthscope.errors import InputError
 from synthscope import checks as check
+from synthscope.errors import InputError
 
 
 def number(default, **limits):
@@ -33,8 +33,9 @@ def pair(default, **limits):
 
 def choice(default, choices):
     """A field holding one of `choices`."""
-    return dataclasses.field(default=default, metadata={"check": functools.partial(check.check_choice,
-                                                                                   choices=choices)})
+    return dataclasses.field(
+        default=default, metadata={"check": functools.partial(check.check_choice, choices=choices)}
+    )
 
 
 class Recipe:
@@ -80,8 +81,9 @@ class Recipe:
         names = cls.names()
         for key in section:
             if key not in names:
-                raise InputError(f"{section_name}.{key} is not a parameter of {section_name}; "
-                                 f"use one of {', '.join(names)}")
+                raise InputError(
+                    f"{section_name}.{key} is not a parameter of {section_name}; use one of {', '.join(names)}"
+                )
         with cls.naming(section_name):
             return cls(**section)
 

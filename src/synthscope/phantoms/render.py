@@ -8,9 +8,9 @@ from scipy.signal import fftconvolve
 from scipy.special import j1
 from skimage.segmentation import find_boundaries
 
+from synthscope import checks as check
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope import checks as check
 from synthscope.phantoms.recipe import Recipe, choice, number, pair
 from synthscope.phantoms.texture import value_noise
 
@@ -100,10 +100,13 @@ class RenderRecipe(Recipe):
     def __post_init__(self):
         super().__post_init__()
         channels = self.channels
-        if (not isinstance(self.channel, str) or not isinstance(channels, (list, tuple)) or not channels
-                or not all(isinstance(n, str) for n in channels)):
-            raise InputError(f"channel must be a name and channels a list of names; got {self.channel!r}, "
-                             f"{channels!r}")
+        if (
+            not isinstance(self.channel, str)
+            or not isinstance(channels, (list, tuple))
+            or not channels
+            or not all(isinstance(n, str) for n in channels)
+        ):
+            raise InputError(f"channel must be a name and channels a list of names; got {self.channel!r}, {channels!r}")
         self._store(channels=tuple(channels))
 
     def resolve(self) -> dict:
@@ -113,10 +116,12 @@ class RenderRecipe(Recipe):
         ``background`` and ``read_noise`` are the modality's defaults where None.
         """
         tem = self.modality == "tem"
-        return dict(self.to_dict(), names=list(self.channels) if self.modality == "multichannel" else [self.channel],
-                    background=(TEM_LEVELS["background"] if tem else 0.1) if self.background is None
-                    else self.background,
-                    read_noise=(0.04 if tem else 0.01) if self.read_noise is None else self.read_noise)
+        return dict(
+            self.to_dict(),
+            names=list(self.channels) if self.modality == "multichannel" else [self.channel],
+            background=(TEM_LEVELS["background"] if tem else 0.1) if self.background is None else self.background,
+            read_noise=(0.04 if tem else 0.01) if self.read_noise is None else self.read_noise,
+        )
 
 
 def render(item: Item, recipe: RenderRecipe | None = None, *, rng: check.Rng = None, **params) -> np.ndarray:
@@ -169,13 +174,15 @@ def render(item: Item, recipe: RenderRecipe | None = None, *, rng: check.Rng = N
     p = RenderRecipe.of(recipe, **params).resolve()
     rng = check.as_rng(rng)
     if p["modality"] == "tem":
-        return _tem(item, background=p["background"], texture=p["texture"], blur=p["blur"], noise=p["read_noise"],
-                    rng=rng)
+        return _tem(
+            item, background=p["background"], texture=p["texture"], blur=p["blur"], noise=p["read_noise"], rng=rng
+        )
     names = p["names"]
     for name in names:
         if name != "labels" and name not in item.masks:
-            raise InputError(f"render: channel {name!r} is not a mask of this item; "
-                             f"choose from {['labels', *item.masks]}")
+            raise InputError(
+                f"render: channel {name!r} is not a mask of this item; choose from {['labels', *item.masks]}"
+            )
     # the smooth fields belong to the microscope: one draw, shared by every channel
     ground = p["background"]
     if p["background_texture"]:
@@ -189,13 +196,23 @@ def render(item: Item, recipe: RenderRecipe | None = None, *, rng: check.Rng = N
         field = _smooth(item, 0.5, octaves=1, lateral=True, rng=rng)
         field = 1 + p["illumination"] * field / max(float(np.abs(field).max()), 1e-12)
     options = {k: p[k] for k in ("brightness", "texture", "texture_scale", "blur", "psf", "photons", "read_noise")}
-    sketches = [_fluorescence(item, item.labels if n == "labels" else item.masks[n], background=ground,
-                              illumination=field, rng=rng, **options) for n in names]
+    sketches = [
+        _fluorescence(
+            item,
+            item.labels if n == "labels" else item.masks[n],
+            background=ground,
+            illumination=field,
+            rng=rng,
+            **options,
+        )
+        for n in names
+    ]
     return np.stack(sketches) if p["modality"] == "multichannel" else sketches[0]
 
 
-def _fluorescence(item, mask, *, background, brightness, texture, texture_scale, blur, psf, illumination, photons,
-                  read_noise, rng):
+def _fluorescence(
+    item, mask, *, background, brightness, texture, texture_scale, blur, psf, illumination, photons, read_noise, rng
+):
     defocus = {}  # id -> relative height h of an out-of-focus section
     if mask.dtype == bool:
         levels = np.where(mask, np.mean(brightness), 0).astype(np.float32)
@@ -260,8 +277,13 @@ def _padded_boxes(mask, sigmas):
     for index, sigma in sigmas.items():
         if index > len(boxes) or boxes[index - 1] is None:
             continue
-        yield index, tuple(slice(max(s.start - int(np.ceil(4 * g)), 0), s.stop + int(np.ceil(4 * g)))
-                           for s, g in zip(boxes[index - 1], sigma))
+        yield (
+            index,
+            tuple(
+                slice(max(s.start - int(np.ceil(4 * g)), 0), s.stop + int(np.ceil(4 * g)))
+                for s, g in zip(boxes[index - 1], sigma)
+            ),
+        )
 
 
 def _tem(item, *, background, texture, blur, noise, rng):
@@ -364,7 +386,7 @@ def airy_kernel(sigma, rings=3):
     """
     first_zero = sigma / 0.344
     half = int(np.ceil(first_zero * (rings + 0.22) / 1.22))
-    y, x = np.mgrid[-half:half + 1, -half:half + 1]
+    y, x = np.mgrid[-half : half + 1, -half : half + 1]
     v = 3.8317 * np.hypot(y, x) / first_zero
     safe = np.where(v == 0, 1.0, v)
     kernel = np.where(v == 0, 1.0, (2 * j1(safe) / safe) ** 2)

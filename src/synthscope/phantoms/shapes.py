@@ -90,8 +90,9 @@ def _basis(ndim, degree):
             amplitude += [1 / k / np.sqrt(2)] * 2
     else:
         n_theta, n_phi = _TABLE[3]
-        theta, phi = np.meshgrid((np.arange(n_theta) + 0.5) * np.pi / n_theta, np.arange(n_phi) * 2 * np.pi / n_phi,
-                                 indexing="ij")
+        theta, phi = np.meshgrid(
+            (np.arange(n_theta) + 0.5) * np.pi / n_theta, np.arange(n_phi) * 2 * np.pi / n_phi, indexing="ij"
+        )
         for k in range(2, degree + 1):
             for m in range(k + 1):
                 y = np.sqrt(4 * np.pi) * sph_harm_y(k, m, theta, phi).ravel()

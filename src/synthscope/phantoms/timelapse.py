@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from synthscope.item import Item
 from synthscope import checks as check
+from synthscope.item import Item
 from synthscope.phantoms.nuclei import NucleiRecipe, draw_nucleus
 from synthscope.phantoms.placement import label_dtype, place, propose_centres
 from synthscope.phantoms.recipe import Recipe, number
@@ -60,15 +60,22 @@ class TimelapseRecipe(Recipe):
     def __post_init__(self):
         super().__post_init__()
         first = self.first_frame  # checks the fields of the first frame
-        self._store(**{name: getattr(first, name) for name in ("count", "radius", "roughness", "elongation",
-                                                               "brightness")})
+        self._store(
+            **{name: getattr(first, name) for name in ("count", "radius", "roughness", "elongation", "brightness")}
+        )
 
     @property
     def first_frame(self) -> NucleiRecipe:
         """The recipe of the first frame's nuclei (none mitotic)."""
-        return NucleiRecipe(count=self.count, density=None if self.count else self.density, radius=self.radius,
-                            roughness=self.roughness, elongation=self.elongation, mitotic_fraction=0.0,
-                            brightness=self.brightness)
+        return NucleiRecipe(
+            count=self.count,
+            density=None if self.count else self.density,
+            radius=self.radius,
+            roughness=self.roughness,
+            elongation=self.elongation,
+            mitotic_fraction=0.0,
+            brightness=self.brightness,
+        )
 
     def resolve(self, shape: Sequence[int], spacing: check.Spacing = None) -> dict:
         """Check the recipe against the image and return what the drawing code reads (a dict).
@@ -78,12 +85,19 @@ class TimelapseRecipe(Recipe):
         """
         p = self.first_frame.resolve(shape, spacing)
         self._check("speed", self.speed, high=max(p["shape"]))
-        return dict(p, **{name: getattr(self, name) for name in ("frames", "speed", "deformation", "division_rate",
-                                                                  "interval")})
+        return dict(
+            p, **{name: getattr(self, name) for name in ("frames", "speed", "deformation", "division_rate", "interval")}
+        )
 
 
-def timelapse(shape: Sequence[int], recipe: TimelapseRecipe | None = None, *, spacing: check.Spacing = None,
-              rng: check.Rng = None, **params) -> Item:
+def timelapse(
+    shape: Sequence[int],
+    recipe: TimelapseRecipe | None = None,
+    *,
+    spacing: check.Spacing = None,
+    rng: check.Rng = None,
+    **params,
+) -> Item:
     """Return an `Item` of nuclei moving, deforming and dividing over `frames` frames.
 
     Frame 0 is `synthscope.phantoms.nuclei` (no mitoses). Each frame every nucleus takes a
@@ -123,8 +137,16 @@ def timelapse(shape: Sequence[int], recipe: TimelapseRecipe | None = None, *, sp
     rng = check.as_rng(rng)
     shape, scale = p["shape"], np.asarray(p["scale"])
     propose = propose_centres(shape, clusters=0, cluster_spread=1, scale=scale, rng=rng)
-    _, stars, records = place(shape, p["count"], lambda c, rng: draw_nucleus(c, p, rng), max_overlap=p["max_overlap"],
-                              propose=propose, scale=scale, rng=rng, what="nuclei")
+    _, stars, records = place(
+        shape,
+        p["count"],
+        lambda c, rng: draw_nucleus(c, p, rng),
+        max_overlap=p["max_overlap"],
+        propose=propose,
+        scale=scale,
+        rng=rng,
+        what="nuclei",
+    )
     alive = {r["id"]: (s, s.radius) for s, r in zip(stars, records)}  # id -> (star, size to grow to)
     tracks = {r["id"]: [r["id"], 0, 0, 0] for r in records}
     brightness_of = {r["id"]: r["brightness"] for r in records}
@@ -141,18 +163,24 @@ def timelapse(shape: Sequence[int], recipe: TimelapseRecipe | None = None, *, sp
             frame[mask & (frame == 0)] = cell
             tracks[cell][2] = t
     objects = [{"id": i, "brightness": b} for i, b in sorted(brightness_of.items())]
-    axes = "T" + "ZYX"[-len(shape):]
-    return Item(labels=labels, axes=axes, tracks=np.array(sorted(tracks.values()), dtype=np.int64).reshape(-1, 4),
-                spacing={"T": p["interval"], **check.spacing_dict(p["spacing"], axes[1:])},
-                metadata={"generator": "timelapse", "objects": objects})
+    axes = "T" + "ZYX"[-len(shape) :]
+    return Item(
+        labels=labels,
+        axes=axes,
+        tracks=np.array(sorted(tracks.values()), dtype=np.int64).reshape(-1, 4),
+        spacing={"T": p["interval"], **check.spacing_dict(p["spacing"], axes[1:])},
+        metadata={"generator": "timelapse", "objects": objects},
+    )
 
 
 def _step(alive, t, tracks, brightness_of, p, rng):
     """The nuclei of frame `t` from those of frame ``t - 1``; updates `tracks` for new daughters."""
     shape, scale = np.asarray(p["shape"]), np.asarray(p["scale"])
     ndim = shape.size
-    crowded = sum(s.radius**ndim for s, _ in alive.values()) * (np.pi if ndim == 2 else 4 / 3 * np.pi) > np.prod(
-        shape * scale) / 2
+    crowded = (
+        sum(s.radius**ndim for s, _ in alive.values()) * (np.pi if ndim == 2 else 4 / 3 * np.pi)
+        > np.prod(shape * scale) / 2
+    )
     moved = {}
     for cell, (star, size) in alive.items():
         if not crowded and t - tracks[cell][1] >= MIN_CYCLE and rng.random() < p["division_rate"]:
@@ -162,13 +190,27 @@ def _step(alive, t, tracks, brightness_of, p, rng):
                 daughter = len(tracks) + 1
                 tracks[daughter] = [daughter, t, t, cell]
                 brightness_of[daughter] = brightness_of[cell]
-                moved[daughter] = (random_star(star.center + sign * axis, radius, roughness=p["roughness"],
-                                               elongation=rng.uniform(*p["elongation"]), rng=rng), size)
+                moved[daughter] = (
+                    random_star(
+                        star.center + sign * axis,
+                        radius,
+                        roughness=p["roughness"],
+                        elongation=rng.uniform(*p["elongation"]),
+                        rng=rng,
+                    ),
+                    size,
+                )
             continue
         drift = radius_table(ndim, roughness=p["deformation"], rng=rng) - 1
-        moved[cell] = (dataclasses.replace(star, center=star.center + rng.normal(0, p["speed"], ndim) / scale,
-                                           radius=star.radius + 0.2 * (size - star.radius),
-                                           table=np.clip(star.table + drift, 0.5, 1.5)), size)
+        moved[cell] = (
+            dataclasses.replace(
+                star,
+                center=star.center + rng.normal(0, p["speed"], ndim) / scale,
+                radius=star.radius + 0.2 * (size - star.radius),
+                table=np.clip(star.table + drift, 0.5, 1.5),
+            ),
+            size,
+        )
     return _separate(moved, shape, scale)
 
 

@@ -8,8 +8,8 @@ from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 from skimage.segmentation import find_boundaries, relabel_sequential
 
-from synthscope.item import Item
 from synthscope import checks as check
+from synthscope.item import Item
 from synthscope.phantoms.placement import label_dtype, region_mask
 from synthscope.phantoms.recipe import Recipe, number, pair
 from synthscope.phantoms.shapes import random_star, star_mask
@@ -68,8 +68,12 @@ class TissueRecipe(Recipe):
         """
         shape = check.check_shape(shape)
         self._check("radius", self.radius, high=max(shape))
-        p = dict(self.to_dict(), shape=shape, spacing=check.check_spacing(spacing, len(shape)),
-                 region=region_mask(self.region, shape))
+        p = dict(
+            self.to_dict(),
+            shape=shape,
+            spacing=check.check_spacing(spacing, len(shape)),
+            region=region_mask(self.region, shape),
+        )
         p["scale"] = tuple(s / p["spacing"][-1] for s in p["spacing"])
         space = p["region"].sum() if p["region"] is not None else np.prod(shape)
         cell = (np.pi if len(shape) == 2 else 4 / 3 * np.pi) * p["radius"] ** len(shape) / np.prod(p["scale"])
@@ -78,8 +82,14 @@ class TissueRecipe(Recipe):
         return p
 
 
-def tissue(shape: Sequence[int], recipe: TissueRecipe | None = None, *, spacing: check.Spacing = None,
-           rng: check.Rng = None, **params) -> Item:
+def tissue(
+    shape: Sequence[int],
+    recipe: TissueRecipe | None = None,
+    *,
+    spacing: check.Spacing = None,
+    rng: check.Rng = None,
+    **params,
+) -> Item:
     """Return an `Item` of cells tiling the image (or `region`), with a membrane mask.
 
     Seeds are drawn uniformly, moved `relax` times to the centroids of their cells (Lloyd
@@ -115,15 +125,22 @@ def _cells(p, rng):
     """The `tissue` of the parameters `p` (from `TissueRecipe.resolve`)."""
     labels, seeds = _tessellate(p, rng)
     scale = np.asarray(p["scale"])
-    membrane = (labels > 0) & (ndi.distance_transform_edt(~find_boundaries(labels, mode="inner"), sampling=scale)
-                               < p["thickness"] / 2)
+    membrane = (labels > 0) & (
+        ndi.distance_transform_edt(~find_boundaries(labels, mode="inner"), sampling=scale) < p["thickness"] / 2
+    )
     areas = np.bincount(labels.ravel(), minlength=seeds.shape[0] + 1)[1:]
-    objects = [{"id": i + 1, "center": [round(float(c), 2) for c in s], "area": int(a)} for i, (s, a) in
-               enumerate(zip(seeds, areas))]
-    letters = "ZYX"[-len(p["shape"]):]
-    return Item(labels=labels, axes=letters, masks={"membrane": membrane},
-                spacing=check.spacing_dict(p["spacing"], letters),
-                metadata={"generator": "tissue", "objects": objects})
+    objects = [
+        {"id": i + 1, "center": [round(float(c), 2) for c in s], "area": int(a)}
+        for i, (s, a) in enumerate(zip(seeds, areas))
+    ]
+    letters = "ZYX"[-len(p["shape"]) :]
+    return Item(
+        labels=labels,
+        axes=letters,
+        masks={"membrane": membrane},
+        spacing=check.spacing_dict(p["spacing"], letters),
+        metadata={"generator": "tissue", "objects": objects},
+    )
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -152,8 +169,14 @@ class NucleiMembraneRecipe(TissueRecipe):
     brightness: float | tuple[float, float] = pair((0.35, 0.8), low=0, high=1)
 
 
-def nuclei_membrane(shape: Sequence[int], recipe: NucleiMembraneRecipe | None = None, *,
-                    spacing: check.Spacing = None, rng: check.Rng = None, **params) -> Item:
+def nuclei_membrane(
+    shape: Sequence[int],
+    recipe: NucleiMembraneRecipe | None = None,
+    *,
+    spacing: check.Spacing = None,
+    rng: check.Rng = None,
+    **params,
+) -> Item:
     """Return an `Item` of cells with one nucleus each: two channels of the same cells.
 
     The cells are `tissue`; each nucleus is a star-convex blob at the innermost point of
@@ -190,16 +213,27 @@ def nuclei_membrane(shape: Sequence[int], recipe: NucleiMembraneRecipe | None = 
     depth = ndi.distance_transform_edt(find_boundaries(inside, mode="inner") == 0, sampling=scale) * (inside > 0)
     ids = np.arange(1, labels.max() + 1)
     nuclei = np.zeros_like(labels)
-    for cell, where, reach, record in zip(ids, ndi.maximum_position(depth, inside, ids),
-                                          ndi.maximum(depth, inside, ids), item.metadata["objects"]):
-        star = random_star(np.asarray(where, float), max(reach, 1) * rng.uniform(*p["nucleus_size"]),
-                           roughness=p["roughness"], elongation=rng.uniform(*p["elongation"]), rng=rng)
+    for cell, where, reach, record in zip(
+        ids, ndi.maximum_position(depth, inside, ids), ndi.maximum(depth, inside, ids), item.metadata["objects"]
+    ):
+        star = random_star(
+            np.asarray(where, float),
+            max(reach, 1) * rng.uniform(*p["nucleus_size"]),
+            roughness=p["roughness"],
+            elongation=rng.uniform(*p["elongation"]),
+            rng=rng,
+        )
         slices, mask = star_mask(star, labels.shape, scale=scale)
         nuclei[slices][mask & (inside[slices] == cell)] = cell
         record["brightness"] = round(float(rng.uniform(*p["brightness"])), 3)
     masks = {"nuclei": nuclei, "membrane": item.masks["membrane"]}
-    return Item(labels=labels, axes=item.axes, masks=masks, spacing=item.spacing,
-                metadata={"generator": "nuclei_membrane", "objects": item.metadata["objects"]})
+    return Item(
+        labels=labels,
+        axes=item.axes,
+        masks=masks,
+        spacing=item.spacing,
+        metadata={"generator": "nuclei_membrane", "objects": item.metadata["objects"]},
+    )
 
 
 def _tessellate(p, rng):
@@ -221,8 +255,9 @@ def _tessellate(p, rng):
     if region is not None:
         labels[~region] = 0
     labels = relabel_sequential(labels)[0]
-    return labels, seeds[np.flatnonzero(np.bincount(owner[region] if region is not None else owner.ravel(),
-                                                    minlength=p["count"]))]
+    return labels, seeds[
+        np.flatnonzero(np.bincount(owner[region] if region is not None else owner.ravel(), minlength=p["count"]))
+    ]
 
 
 def _power_labels(shape, seeds, weights, scale):

@@ -17,5 +17,17 @@ from synthscope.refine.regions import held_region, soft_held_region
 from synthscope.refine.spec import CONDITION_CHANNELS, HELD_REGIONS, MISMATCH_POLICIES, RefineSpec, StageSpec
 from synthscope.refine.tracks import retrack
 
-__all__ = ["CONDITION_CHANNELS", "HELD_REGIONS", "MISMATCH_POLICIES", "RefineSpec", "StageSpec", "check_condition",
-           "condition", "held_region", "load_model", "refine_item", "retrack", "soft_held_region"]
+__all__ = [
+    "CONDITION_CHANNELS",
+    "HELD_REGIONS",
+    "MISMATCH_POLICIES",
+    "RefineSpec",
+    "StageSpec",
+    "check_condition",
+    "condition",
+    "held_region",
+    "load_model",
+    "refine_item",
+    "retrack",
+    "soft_held_region",
+]

@@ -113,12 +113,22 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
 def _stages(item, spec):
     from synthscope.diffusion import Stage
 
-    return [Stage(t_start=stage.t, hold=None if stage.hold is None else soft_held_region(item, stage.hold))
-            for stage in spec.plan]
+    return [
+        Stage(t_start=stage.t, hold=None if stage.hold is None else soft_held_region(item, stage.hold))
+        for stage in spec.plan
+    ]
 
 
 def _refine(item, denoiser, spec, stages, seed):
     from synthscope.diffusion import refine
 
-    return refine(denoiser, item.sketch, stages=stages, condition=condition(item, spec.condition),
-                  sampler=spec.sampler, steps=spec.steps, rng=seed, slice_rho=spec.slice_rho)
+    return refine(
+        denoiser,
+        item.sketch,
+        stages=stages,
+        condition=condition(item, spec.condition),
+        sampler=spec.sampler,
+        steps=spec.steps,
+        rng=seed,
+        slice_rho=spec.slice_rho,
+    )

@@ -9,8 +9,8 @@ import dataclasses
 import numbers
 import typing
 
-from synthscope.errors import InputError
 from synthscope.checks import check_choice, check_number
+from synthscope.errors import InputError
 from synthscope.phantoms.cilia import MASKS as CILIA_MASKS
 
 #: What `refine_item` may do when image and labels disagree (``refine.mismatch``), the default first.

@@ -1,7 +1,7 @@
 """Exporters from a synthscope data set to the layouts segmentation tools train on."""
 
-from synthscope.io.export.cellpose import to_cellpose
 from synthscope.io.export.celldiffusion import to_celldiffusion
+from synthscope.io.export.cellpose import to_cellpose
 from synthscope.io.export.ctc import to_ctc
 from synthscope.io.export.stardist import to_stardist
 

@@ -56,7 +56,9 @@ def to_ctc(dataset_root, out):
             write_tiff(sequence / f"t{t:0{width}d}.tif", ImageData(frame, image_axes, spacing))
             write_tiff(truth / "SEG" / f"man_seg{t:0{width}d}.tif", ImageData(frame_labels, axes, spacing))
             write_tiff(truth / "TRA" / f"man_track{t:0{width}d}.tif", ImageData(frame_labels, axes, spacing))
-        write_text(truth / "TRA" / "man_track.txt", "".join(" ".join(map(str, row)) + "\n" for row in np.asarray(tracks)))
+        write_text(
+            truth / "TRA" / "man_track.txt", "".join(" ".join(map(str, row)) + "\n" for row in np.asarray(tracks))
+        )
     return out
 
 
