@@ -34,7 +34,7 @@ import yaml
 
 from synthscope.evaluate import downstream_benchmark
 from synthscope.io import read_dataset
-from synthscope.phantoms.fit import fit_report
+from synthscope.phantoms.fit_report import fit_report
 from synthscope.pipeline import generate
 from synthscope.sample_data import nuclei_2d
 

@@ -23,7 +23,8 @@ from synthscope.cli import app
 from synthscope.errors import InputError
 from synthscope.io import write_image
 from synthscope.phantoms import load_preset, sketch_item
-from synthscope.phantoms.fit import compare, fit_preset, fit_report
+from synthscope.phantoms.fit import fit_preset
+from synthscope.phantoms.fit_report import compare, fit_report
 from synthscope.phantoms.measure import measure
 
 TRUTH = {

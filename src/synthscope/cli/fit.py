@@ -32,7 +32,7 @@ def fit(
 
     from synthscope.errors import InputError
     from synthscope.io import read_annotated, write_text
-    from synthscope.phantoms.fit import fit_report, fit_table
+    from synthscope.phantoms.fit_report import fit_report, fit_table
 
     if out.suffix not in (".yaml", ".yml"):
         raise InputError(f"--out {out}: the preset is written as YAML; name it e.g. preset.yaml")

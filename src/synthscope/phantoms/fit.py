@@ -4,7 +4,7 @@
 segmenter cares about: object size, shape, packing and touching, per-object brightness
 and texture, background level and variation, unlabelled light, noise and edge blur.
 `fit_preset` chooses the `nuclei` and `render` parameters of a preset that reproduce
-them, and `compare` tells how close sketches of that preset come, on the same
+them, and `synthscope.phantoms.fit_report.compare` tells how close sketches of that preset come, on the same
 statistics.
 
 How each parameter is chosen:
@@ -52,7 +52,6 @@ Illumination changes across the field, clusters and dividing pairs are not fitte
 
 import numpy as np
 
-from synthscope import checks as check
 from synthscope.errors import InputError
 from synthscope.phantoms.measure import measure
 
@@ -81,7 +80,7 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     preset : dict
         Ready for ``yaml.safe_dump`` and `synthscope.phantoms.load_preset`; the
         measured statistics are under the key ``"fit"`` of the second value returned
-        by `fit_report`, not in the preset.
+        by `synthscope.phantoms.fit_report.fit_report`, not in the preset.
 
     Examples
     --------
@@ -124,128 +123,6 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
         f"({len(stats['radius'])} nuclei); refinement from {base}."
     )
     return preset
-
-
-def compare(reference, candidate):
-    """Return rows ``(statistic, reference value, candidate value, relative difference)``.
-
-    Each statistic is a median over objects or images (``touching``: a fraction;
-    ``unlabelled``: the mean share of unlabelled blobs; ``count``: objects per image), so
-    that two `measure` results can be compared.
-
-    Examples
-    --------
-    >>> from synthscope.phantoms import nuclei, render
-    >>> item = nuclei((96, 96), count=10, radius=(6, 9), rng=0)
-    >>> stats = measure([render(item, rng=0)], [item.labels])
-    >>> {name: round(diff, 3) for name, _, _, diff in compare(stats, stats)}["radius"]
-    0.0
-    """
-    rows = []
-    for name, value in _summary(reference).items():
-        other = _summary(candidate)[name]
-        rows.append((name, value, other, abs(other - value) / max(abs(value), 1e-3)))
-    return rows
-
-
-def fit_report(images, labels, *, base="nuclei-2d", spacing=None, check_count=8, rng=0):
-    """Fit a preset and measure how close sketches of it come to the annotated images.
-
-    With out-of-plane nuclei fitted, the generated images are meant to be more varied
-    than the examples (every depth between the clearest and the most out of focus,
-    evenly), so the statistics of the cell layer compare the clearer half of the
-    examples with sketches drawn without out-of-plane nuclei, and the shares of
-    unlabelled blobs are compared separately.
-
-    Returns
-    -------
-    preset : dict
-        As `fit_preset`.
-    report : dict
-        ``"fitted"``: the fitted nuclei and render parameters; ``"comparison"``: the
-        rows of `compare` between the annotated images and `check_count` sketches
-        of the fitted preset; with out-of-plane nuclei, ``"unlabelled"``: the least,
-        mean and most per-image share of unlabelled blobs in the examples and in the
-        sketches.
-    """
-    check.check_number(check_count, "check_count", low=1, high=1000, integer=True)
-    preset = fit_preset(images, labels, base=base, spacing=spacing, rng=rng)
-    seed = np.random.default_rng(rng).integers(2**31) + 1
-    reference = measure(images, labels, spacing=spacing)
-    report = {
-        "fitted": {"nuclei": preset["nuclei"], "render": preset["render"]},
-        "images": len(images),
-        "objects": len(reference["radius"]),
-        "check_count": check_count,
-    }
-    layer = preset
-    if np.any(preset["nuclei"].get("out_of_plane", 0)):
-        items = _sketches(preset, base=base, count=check_count, rng=seed)
-        shares = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)["unlabelled"]
-        report["unlabelled"] = {
-            name: [round(float(f(v)), 3) for f in (np.min, np.mean, np.max)]
-            for name, v in (("yours", reference["unlabelled"]), ("generated", shares))
-        }
-        clear = _clearer(reference)
-        reference = measure(
-            [x for x, c in zip(images, clear) if c], [x for x, c in zip(labels, clear) if c], spacing=spacing
-        )
-        layer = {**preset, "nuclei": {**preset["nuclei"], "out_of_plane": 0.0}}
-    items = _sketches(layer, base=base, count=check_count, rng=seed)
-    generated = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
-    report["comparison"] = [
-        dict(statistic=n, yours=round(a, 4), generated=round(b, 4), relative_difference=round(d, 3))
-        for n, a, b, d in compare(reference, generated)
-    ]
-    return preset, report
-
-
-def fit_table(report):
-    """Return a Markdown table of a `fit_report` report: fitted values, then the comparison.
-
-    Examples
-    --------
-    >>> report = {"fitted": {"nuclei": {"density": 0.4}, "render": {"blur": 1.0}},
-    ...           "comparison": [{"statistic": "radius", "yours": 10.0, "generated": 9.5,
-    ...                           "relative_difference": 0.05}]}
-    >>> print(fit_table(report), end="")
-    | fitted | value |
-    | --- | --- |
-    | nuclei.density | 0.4 |
-    | render.blur | 1.0 |
-    <BLANKLINE>
-    | statistic | yours | generated | relative difference |
-    | --- | --- | --- | --- |
-    | radius | 10 | 9.5 | 0.05 |
-    """
-    fitted = [
-        f"| {section}.{key} | {value} |"
-        for section, values in report["fitted"].items()
-        for key, value in values.items()
-    ]
-    rows = [
-        f"| {r['statistic']} | {r['yours']:.4g} | {r['generated']:.4g} | {r['relative_difference']:.3g} |"
-        for r in report["comparison"]
-    ]
-    shares = report.get("unlabelled")  # see `fit_report`: with it, the comparison is of the cell layer
-    statistic = "statistic (clearer half of yours; generated without out-of-plane nuclei)" if shares else "statistic"
-    lines = [
-        "| fitted | value |",
-        "| --- | --- |",
-        *fitted,
-        "",
-        f"| {statistic} | yours | generated | relative difference |",
-        "| --- | --- | --- | --- |",
-        *rows,
-    ]
-    if shares:
-        lines += [
-            "",
-            "| share of unlabelled blobs per image | least | mean | most |",
-            "| --- | --- | --- | --- |",
-            *(f"| {name} | {' | '.join(f'{v:.3g}' for v in values)} |" for name, values in shares.items()),
-        ]
-    return "\n".join(lines) + "\n"
 
 
 def _uniform_range(values, *, low=None):
@@ -491,22 +368,4 @@ def _fit_render(stats):
         "photons": round(photons, 1),
         "read_noise": round(min(float(np.sqrt(read_variance)), 1.0), 4),
         "texture": round(min(texture, 1.0), 3),
-    }
-
-
-def _summary(stats):
-    medians = {
-        k: float(np.nanmedian(stats[k]))
-        for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "density", "background")
-    }
-    return {
-        **medians,
-        "radius_p05": float(np.percentile(stats["radius"], 5)),
-        "radius_p95": float(np.percentile(stats["radius"], 95)),
-        "background_variation": float(np.nanmedian(stats["background_texture"])),
-        "touching": float(np.mean(stats["touching"])),
-        "unlabelled": float(np.mean(stats["unlabelled"])),
-        "count": float(stats["count"]),
-        "blur": float(stats["blur"]),
-        "noise": float(np.sqrt(np.nanmedian(stats["noise_background"]) / stats["noise_gain"])),
     }
