@@ -5,6 +5,7 @@ Loading reads JSON and safetensors only, so a checkpoint can never run code.
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import safetensors
@@ -15,7 +16,9 @@ from synthscope.errors import InputError
 from synthscope.io import atomic_path, write_text
 
 
-def save_denoiser(model, folder, *, ema=None, extra=None):
+def save_denoiser(
+    model: Denoiser, folder: str | os.PathLike, *, ema: Denoiser | None = None, extra: dict | None = None
+) -> None:
     """Write `model` (and its `ema` copy) to `folder` as a self-describing model folder.
 
     Each file is written to a temporary name and renamed, so an interrupted save never
@@ -53,7 +56,7 @@ def save_denoiser(model, folder, *, ema=None, extra=None):
     write_text(folder / "config.json", json.dumps(record, indent=2) + "\n")
 
 
-def load_denoiser(name_or_path):
+def load_denoiser(name_or_path: str | os.PathLike) -> Denoiser:
     """Return the denoiser in a model folder or a bundled model, in eval mode.
 
     Parameters

@@ -85,16 +85,16 @@ class DenoiserConfig:
             raise InputError(f"patch_size: each side must be a multiple of {self.size_multiple}")
 
     @property
-    def size_multiple(self):
+    def size_multiple(self) -> int:
         """Image sides the network accepts are multiples of this (one halving per level)."""
         return 2 ** (len(self.channels) - 1)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         """Return the config as a JSON-ready dict."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict) -> "DenoiserConfig":
         """Build a config from `data` (e.g. a parsed ``config.json``); unknown keys are an error."""
         unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
         if unknown:
@@ -113,7 +113,7 @@ class Denoiser(torch.nn.Module):
     torch.Size([2, 1, 16, 16])
     """
 
-    def __init__(self, config):
+    def __init__(self, config: DenoiserConfig):
         super().__init__()
         self.config = config
         self.net = DiffusionModelUNet(
@@ -128,13 +128,13 @@ class Denoiser(torch.nn.Module):
             use_flash_attention=True,
         )
 
-    def forward(self, x, t, condition=None):
+    def forward(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         if condition is not None:
             x = torch.cat([x, condition.to(x.dtype)], dim=1)
         return self.net(x, t)
 
 
-def build_denoiser(config=None, **options):
+def build_denoiser(config: DenoiserConfig | None = None, **options) -> Denoiser:
     """Return a new, randomly initialised `Denoiser` from `config` or from config keywords.
 
     Examples

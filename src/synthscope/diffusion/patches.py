@@ -1,5 +1,7 @@
 """Random training patches, with the same random flips and rotations for image and condition."""
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,17 @@ class PatchSampler:
     ((4, 1, 16, 16), dtype('float32'), None)
     """
 
-    def __init__(self, images, *, patch_size, conditions=None, channels=1, percentiles=None, augment=True, jitter=0.05):
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        patch_size: Sequence[int],
+        conditions: Sequence[np.ndarray] | None = None,
+        channels: int = 1,
+        percentiles: tuple[float, float] | None = None,
+        augment: bool = True,
+        jitter: float = 0.05,
+    ):
         self.patch_size, self.augment, self.jitter = tuple(int(p) for p in patch_size), augment, jitter
         if not images:
             raise InputError("patches: no training images")
@@ -66,7 +78,9 @@ class PatchSampler:
             self.normalisation = {"method": "percentile", "low": percentiles[0], "high": percentiles[1]}
 
     @classmethod
-    def from_folder(cls, folder, *, patch_size, pattern="*.tif*", **options):
+    def from_folder(
+        cls, folder: str | os.PathLike, *, patch_size: Sequence[int], pattern: str = "*.tif*", **options
+    ) -> "PatchSampler":
         """Return a sampler over every image in `folder` matching `pattern` (read with `synthscope.io`)."""
         from synthscope.io import read_image
 
@@ -76,7 +90,9 @@ class PatchSampler:
         return cls([read_image(path).data for path in paths], patch_size=patch_size, **options)
 
     @classmethod
-    def from_dataset(cls, root, *, patch_size, condition=None, **options):
+    def from_dataset(
+        cls, root: str | os.PathLike, *, patch_size: Sequence[int], condition: str | None = None, **options
+    ) -> "PatchSampler":
         """Return a sampler over the images of a synthscope data set.
 
         `condition` is None, ``"sketch"`` or ``"mask"`` (labels > 0), for training a model
@@ -95,7 +111,9 @@ class PatchSampler:
             conditions = [item.sketch if condition == "sketch" else (item.labels > 0) for item in items]
         return cls(images, patch_size=patch_size, conditions=conditions, **options)
 
-    def draw(self, batch_size, *, rng=None):
+    def draw(
+        self, batch_size: int, *, rng: int | np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Return a batch ``(images, conditions)``, each ``(batch_size, channels, *patch_size)``
         float32 (`conditions` is None without conditions)."""
         rng = np.random.default_rng(rng)

@@ -7,11 +7,12 @@ lines around it.
 """
 
 import dataclasses
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
-from synthscope.diffusion.denoiser import autocast, from_model_range, to_model_range
+from synthscope.diffusion.denoiser import Denoiser, autocast, from_model_range, to_model_range
 from synthscope.diffusion.schedulers import make_scheduler, training_scheduler
 from synthscope.diffusion.slice_noise import slice_noise
 from synthscope.diffusion.tiling import check_tiling, predict_tiled
@@ -38,21 +39,21 @@ class Stage:
 
 
 def refine(
-    model,
-    image,
+    model: Denoiser,
+    image: np.ndarray,
     *,
-    stages=None,
-    condition=None,
-    sampler="dpm",
-    steps=20,
-    rng=None,
-    tile_size=None,
-    tile_overlap=0.25,
-    tile_batch=8,
-    slice_rho=None,
-    bf16=None,
-    callback=None,
-):
+    stages: Sequence[Stage] | None = None,
+    condition: np.ndarray | None = None,
+    sampler: str = "dpm",
+    steps: int = 20,
+    rng: int | np.random.Generator | torch.Generator | None = None,
+    tile_size: Sequence[int] | None = None,
+    tile_overlap: float = 0.25,
+    tile_batch: int = 8,
+    slice_rho: float | None = None,
+    bf16: bool | None = None,
+    callback: Callable[..., None] | None = None,
+) -> np.ndarray:
     """Return `image` refined by `model`: SDEdit, or several region-held stages in order.
 
     Parameters
@@ -121,20 +122,20 @@ def refine(
 
 
 def sample(
-    model,
-    shape,
+    model: Denoiser,
+    shape: Sequence[int],
     *,
-    condition=None,
-    sampler="dpm",
-    steps=20,
-    rng=None,
-    tile_size=None,
-    tile_overlap=0.25,
-    tile_batch=8,
-    slice_rho=None,
-    bf16=None,
-    callback=None,
-):
+    condition: np.ndarray | None = None,
+    sampler: str = "dpm",
+    steps: int = 20,
+    rng: int | np.random.Generator | torch.Generator | None = None,
+    tile_size: Sequence[int] | None = None,
+    tile_overlap: float = 0.25,
+    tile_batch: int = 8,
+    slice_rho: float | None = None,
+    bf16: bool | None = None,
+    callback: Callable[..., None] | None = None,
+) -> np.ndarray:
     """Return a new image of `shape` generated from pure noise.
 
     Parameters are those of `refine`; `shape` is the

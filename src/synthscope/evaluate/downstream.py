@@ -110,6 +110,8 @@ def downstream_benchmark(
             f"synthetic: {len(synthetic[0])} images and {len(synthetic[1])} label images; need one each, at least one"
         )
     total = len(seeds) * len(conditions) * steps
+    # One training budget for every run: only the data, the sampling and the seed change.
+    budget = dict(steps=steps, batch_size=batch_size, patch_size=patch_size, channels=channels)
     report = {"conditions": {c: {"runs": []} for c in conditions}}
     for run, (seed, condition) in enumerate((s, c) for s in seeds for c in conditions):
         chosen = np.sort(np.random.default_rng(seed).choice(len(train_images), k, replace=False))
@@ -124,18 +126,7 @@ def downstream_benchmark(
             if callback is None
             else functools.partial(_progress, callback, offset=run * steps, total=total, condition=condition, seed=seed)
         )
-        scores = _train_and_score(
-            images,
-            labels,
-            test,
-            steps=steps,
-            batch_size=batch_size,
-            patch_size=patch_size,
-            channels=channels,
-            sampling=sampling,
-            rng=seed,
-            callback=progress,
-        )
+        scores = _train_and_score(images, labels, test, **budget, sampling=sampling, rng=seed, callback=progress)
         used = chosen.tolist() if "real" in condition.split("+") else []
         report["conditions"][condition]["runs"].append({"seed": seed, **scores, "real_images": used})
     for entry in report["conditions"].values():

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import re
+from collections.abc import Iterator
 
 from synthscope import checks as check
 from synthscope.errors import InputError
@@ -98,7 +99,7 @@ class Recipe:
 
     @classmethod
     @contextlib.contextmanager
-    def naming(cls, section_name: str):
+    def naming(cls, section_name: str) -> Iterator[None]:
         """Name the section in an `InputError` raised inside.
 
         A message about a parameter becomes ``section_name.key ...``, any other
