@@ -24,14 +24,21 @@ def fit(
     check: int = typer.Option(8, "--check", min=1, help="Sketches of the fitted preset to compare with yours."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the calibration and check sketches."),
 ):
-    """Estimate a nuclei preset (sizes, shapes, density, intensities, noise) from annotated images."""
+    """Estimate a nuclei preset (sizes, shapes, density, intensities, noise) from annotated images.
+
+    A statistic your images cannot give (no mitoses, no out-of-focus sections, no
+    unlabelled light, no background) takes a stated value instead: one warning line
+    each, also listed under "warnings" in the fit report.
+    """
     import json
+    import warnings
 
     import numpy as np
     import yaml
 
     from synthscope.errors import InputError
     from synthscope.io import read_annotated, write_text
+    from synthscope.phantoms.fit import FitWarning
     from synthscope.phantoms.fit_report import fit_report, fit_table
 
     if out.suffix not in (".yaml", ".yml"):
@@ -46,8 +53,17 @@ def fit(
     labels = [labels for _, _, labels in pairs]
     spacing = spacings[0] if all(s == spacings[0] and None not in s for s in spacings) else None
     base = base or ("nuclei-2d" if np.ndim(images[0]) == 2 else "nuclei-3d")
-    preset, report = fit_report(images, labels, base=base, spacing=spacing, check_count=check, rng=seed)
-    report.update(annotated=str(annotated), base=base, percentiles=percentiles, spacing=spacing)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitWarning)
+        preset, report = fit_report(images, labels, base=base, spacing=spacing, check_count=check, rng=seed)
+    notes = []
+    for warning in caught:  # fit warnings as one line each; anything else as Python shows it
+        if issubclass(warning.category, FitWarning):
+            notes.append(str(warning.message))
+            console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False, soft_wrap=True)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    report.update(annotated=str(annotated), base=base, percentiles=percentiles, spacing=spacing, warnings=notes)
     header = (
         f"# Fitted by `synthscope fit {annotated}` from {report['images']} image(s), {report['objects']} "
         f"nuclei.\n# Generate with: synthscope generate {out} --count N --out DIR\n"

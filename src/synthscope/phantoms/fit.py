@@ -48,18 +48,34 @@ How each parameter is chosen:
 
 Illumination changes across the field, clusters and dividing pairs are not fitted
 (they keep the base preset's values).
+
+A statistic the examples cannot give takes a stated value, with one `FitWarning` naming
+both: ``mitotic_fraction``, ``out_of_focus_fraction`` and ``out_of_plane`` 0 without
+mitoses, sections or `MIN_SECTIONS` blobs of unlabelled light; the base preset's
+``defocus_dimming`` with fewer than `MIN_SECTIONS` sections, and its background, haze,
+blur, photons and read noise without background (every pixel within
+`synthscope.phantoms.measure.MARGIN` of a label) or object interiors to measure them
+on; radius and brightness over all objects when none is a whole interphase nucleus.
 """
+
+import warnings
 
 import numpy as np
 
 from synthscope.errors import InputError
-from synthscope.phantoms.measure import measure
+from synthscope.phantoms.measure import MARGIN, PER_OBJECT, _measure_objects, measure
 
 SMALL = 0.6  # in 2D, nuclei below this fraction of the median radius are out-of-focus sections
 PACKINGS = ((0.1, 0.0), (0.05, 0.0), (0.0, 0.0), (0.0, 1.6), (0.0, 1.9))  # (max_overlap, min_distance / radius)
 MITOTIC_BRIGHTNESS = 1.5  # nuclei brighter than this times the median are mitotic (condensed chromatin)
 SMALL_SECTION_HEIGHT = 0.875  # mean relative height h of the sections that look small (h in 0.8-0.95)
 MIN_SECTIONS = 3  # fewer small sections than this leave defocus_dimming at the base preset's value
+MIN_OBJECTS = 5  # fewer annotated objects than this are refused: their spread tells nothing
+NO_BACKGROUND = f"too few pixels farther than {MARGIN} pixels from every label"
+
+
+class FitWarning(UserWarning):
+    """A statistic the examples cannot give; the message names it and the value used instead."""
 
 
 def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
@@ -82,6 +98,18 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
         measured statistics are under the key ``"fit"`` of the second value returned
         by `synthscope.phantoms.fit_report.fit_report`, not in the preset.
 
+    Raises
+    ------
+    InputError
+        For images that are not float in [0, 1] or labels of another shape, fewer than
+        `MIN_OBJECTS` annotated objects, or a base preset of another generator.
+
+    Warns
+    -----
+    FitWarning
+        Once for each statistic the examples cannot give (see the module notes), naming
+        the value used instead.
+
     Examples
     --------
     >>> from synthscope.phantoms import load_preset, sketch_item
@@ -96,8 +124,8 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     from synthscope.phantoms.presets import load_preset
 
     stats = measure(images, labels, spacing=spacing)
-    if len(stats["radius"]) < 5:
-        raise InputError(f"fit needs at least 5 annotated objects, found {len(stats['radius'])}")
+    if len(stats["radius"]) < MIN_OBJECTS:
+        raise InputError(f"fit needs at least {MIN_OBJECTS} annotated objects, found {len(stats['radius'])}")
     preset = load_preset(base)
     if preset["generator"] != "nuclei":
         raise InputError(f"fit: base preset {base!r} has generator {preset['generator']!r}; use a nuclei preset")
@@ -109,12 +137,13 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     nuclei.update(_fit_shape(stats, nuclei, ndim=ndim, rng=rng))
     nuclei.pop("count", None)
     nuclei["out_of_plane"] = 0.0  # the calibration matches the cell layer; out-of-plane nuclei come after it
-    nuclei["density"] = round(min(_clear_mean(stats, "density"), 0.6), 3)
+    nuclei["density"] = round(float(np.clip(_clear_mean(stats, "density"), 0.01, 0.6)), 3)
     preset["nuclei"] = nuclei
-    preset["render"] = {**preset["render"], **_fit_render(stats)}
+    preset["render"] = {**preset["render"], **_fit_render(stats, preset["render"])}
     # Chromatin grain: texture features of about 0.4 nucleus radii (a coarse field of the
-    # same within-object variation would paint dark holes into the nuclei).
-    preset["render"]["texture_scale"] = round(0.4 * float(np.median(stats["radius"])), 1)
+    # same within-object variation would paint dark holes into the nuclei), at least the
+    # one pixel `render` draws.
+    preset["render"]["texture_scale"] = max(round(0.4 * float(np.median(stats["radius"])), 1), 1.0)
     _calibrate(preset, stats, base=base, spacing=spacing, rng=rng)
     if ndim == 2:
         _fit_out_of_plane(preset, stats, base=base, spacing=spacing, rng=rng)
@@ -123,6 +152,27 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
         f"({len(stats['radius'])} nuclei); refinement from {base}."
     )
     return preset
+
+
+def _fallback(key, value, reason, *, base=False):
+    """Warn, in one line, that `key` takes `value` (`base`: the base preset's) because of `reason`; return `value`."""
+    source = "the base preset's " if base else ""
+    warnings.warn(f"{key}: {reason}; using {source}{value}", FitWarning, stacklevel=3)
+    return value
+
+
+def _finite(function, values, *args):
+    """``function(values, *args)`` of the finite `values` as a float; None when there are none."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    return float(function(values, *args)) if values.size else None
+
+
+def _ratio(target, got):
+    """``target / got`` clipped to [0.5, 2] (one calibration step); 1 when either is unknown."""
+    if target is None or got is None:
+        return 1.0
+    return float(np.clip(target / max(got, 1e-3), 0.5, 2.0))
 
 
 def _uniform_range(values, *, low=None):
@@ -145,8 +195,8 @@ def _clearer(stats):
 
 
 def _clear_mean(stats, key):
-    """Mean of the per-image statistic `key` over the `_clearer` images."""
-    return float(np.nanmean(stats[key][_clearer(stats)]))
+    """Mean of the per-image statistic `key` over the `_clearer` images (None where none measured it)."""
+    return _finite(np.mean, stats[key][_clearer(stats)])
 
 
 def _span(values):
@@ -155,17 +205,32 @@ def _span(values):
 
 
 def _fit_layout(stats, base, *, ndim):
+    from synthscope.phantoms.nuclei import NucleiRecipe
+
     in_focus, sections, mitotic = _kinds(stats, ndim=ndim)
     radius, brightness = stats["radius"], stats["brightness"]
+    among = f"among {radius.size} objects"
+    if (in_focus & (sections | mitotic)).any():  # see `_kinds`
+        _fallback("nuclei.radius, nuclei.brightness", "every object", f"no whole interphase nucleus {among}")
     nuclei = dict(base)
     nuclei["radius"] = _uniform_range(radius[in_focus], low=1.0)
     nuclei["brightness"] = [min(v, 1.0) for v in _uniform_range(brightness[in_focus], low=0.0)]
     nuclei["mitotic_fraction"] = round(float(np.mean(mitotic)), 3)
+    if not mitotic.any():
+        reason = f"no mitotic nucleus (brighter than {MITOTIC_BRIGHTNESS} x the median) {among}"
+        _fallback("nuclei.mitotic_fraction", 0.0, reason)
     if ndim == 2:  # a third of the sections drawn out of focus look small (heights 0.8-0.95 of 0.5-0.95)
         nuclei["out_of_focus_fraction"] = round(min(3 * float(np.mean(sections)), 0.9), 3)
         ratio = _section_brightness(stats)
         if ratio is not None:  # a first guess; `_calibrate` corrects it for the extra blur of sections
             nuclei["defocus_dimming"] = round(float(np.clip((1 - ratio) / SMALL_SECTION_HEIGHT, 0.0, 1.0)), 3)
+        elif not sections.any():  # the dimming of sections that are not drawn does not matter
+            reason = f"no out-of-focus section (smaller than {SMALL} x the median radius) {among}"
+            _fallback("nuclei.out_of_focus_fraction", 0.0, reason)
+        else:
+            dimming = NucleiRecipe.from_mapping(base, section_name="nuclei").defocus_dimming
+            reason = f"{sections.sum()} out-of-focus sections, fewer than {MIN_SECTIONS}"
+            nuclei["defocus_dimming"] = _fallback("nuclei.defocus_dimming", dimming, reason, base=True)
     return nuclei
 
 
@@ -181,15 +246,21 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
     `MIN_SECTIONS` leave ``out_of_plane`` 0.
     """
     nuclei = preset["nuclei"]
-    if stats["unlabelled_brightness"].size < MIN_SECTIONS:
-        nuclei["out_of_plane"] = 0.0
+    blobs = stats["unlabelled_brightness"].size
+    if blobs < MIN_SECTIONS:
+        reason = f"{blobs} blobs of unlabelled light, fewer than {MIN_SECTIONS}"
+        nuclei["out_of_plane"] = _fallback("nuclei.out_of_plane", 0.0, reason)
         return
     in_focus = _kinds(stats, ndim=2)[0]
     relative = stats["unlabelled_brightness"] / max(float(np.median(stats["brightness"][in_focus])), 1e-6)
     span = _span(stats["unlabelled"])
-    nuclei["out_of_plane"] = list(span)
+    nuclei["out_of_plane"] = [min(v, 0.9) for v in span]  # the most `nuclei` draws
     nuclei["out_of_plane_brightness"] = [min(v, 1.0) for v in _uniform_range(relative, low=0.05)]
-    target = np.mean(span), np.median(stats["unlabelled_brightness"]), np.nanmedian(stats["background_texture"])
+    target = (
+        float(np.mean(span)),
+        float(np.median(stats["unlabelled_brightness"])),
+        _finite(np.median, stats["background_texture"]),
+    )
     for _ in range(rounds):
         if not nuclei["out_of_plane"][1]:
             return
@@ -197,11 +268,11 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
         peaks = got["unlabelled_brightness"]
         seen = (
-            np.mean(got["unlabelled"]),
-            np.median(peaks) if peaks.size else 0.0,
-            np.nanmedian(got["background_texture"]),
+            float(np.mean(got["unlabelled"])),
+            float(np.median(peaks)) if peaks.size else 0.0,
+            _finite(np.median, got["background_texture"]),
         )
-        share, peak, haze = (float(np.clip(t / max(g, 1e-3), 0.5, 2.0)) for t, g in zip(target, seen))
+        share, peak, haze = (_ratio(t, g) for t, g in zip(target, seen))
         nuclei["out_of_plane"] = [round(min(v * share, 0.9), 3) for v in nuclei["out_of_plane"]]
         nuclei["out_of_plane_brightness"] = [round(min(v * peak, 1.0), 3) for v in nuclei["out_of_plane_brightness"]]
         preset["render"]["haze"] = round(min(preset["render"]["haze"] * haze, 1.0), 4)
@@ -211,19 +282,23 @@ def _kinds(stats, *, ndim):
     """Boolean masks over the objects: whole in-focus nuclei, small (out-of-focus) sections, mitotic nuclei.
 
     Mitotic nuclei are brighter than `MITOTIC_BRIGHTNESS` times the median object; in 2D,
-    sections are the other objects smaller than `SMALL` times the median radius.
+    sections are the other objects smaller than `SMALL` times the median radius. When
+    every object is one or the other, all count as whole nuclei: their sizes and
+    brightness are all there is to go by.
     """
     radius, brightness = stats["radius"], stats["brightness"]
-    mitotic = brightness > MITOTIC_BRIGHTNESS * np.median(brightness) if brightness.size else np.zeros(0, bool)
+    if not radius.size:
+        return (np.zeros(0, bool),) * 3
+    mitotic = brightness > MITOTIC_BRIGHTNESS * np.median(brightness)
     small = radius < SMALL * np.median(radius) if ndim == 2 else np.zeros(radius.size, bool)
-    sections = small & ~mitotic
-    return ~small & ~mitotic, sections, mitotic
+    whole = ~small & ~mitotic
+    return whole if whole.any() else np.ones_like(whole), small & ~mitotic, mitotic
 
 
 def _section_brightness(stats):
     """Median brightness of the out-of-focus sections over that of whole nuclei, or None if too few."""
     in_focus, sections, _ = _kinds(stats, ndim=2)
-    if sections.sum() < MIN_SECTIONS or not in_focus.any():
+    if sections.sum() < MIN_SECTIONS:
         return None
     brightness = stats["brightness"]
     return float(np.median(brightness[sections]) / max(np.median(brightness[in_focus]), 1e-6))
@@ -234,7 +309,10 @@ def _fit_shape(stats, nuclei, *, ndim, rng):
     from synthscope.phantoms.nuclei import nuclei as draw
 
     target = np.array([np.median(stats["elongation"]), np.median(stats["solidity"])])
-    shape = (int(10 * nuclei["radius"][1]),) * ndim
+    low, high = nuclei["radius"]
+    # 20 nuclei fit in a square 10.3 times their least radius wide (in a cube 10 times the largest)
+    shape = (max(int(10 * high), int(np.ceil(11 * low))),) * ndim
+    blank = np.zeros(shape, np.float32)
     seeds = np.random.default_rng(rng).integers(2**31, size=2)
     best, best_error = None, np.inf
     for top in (1.1, 1.3, 1.5, 1.8, 2.2, 2.7):
@@ -252,7 +330,9 @@ def _fit_shape(stats, nuclei, *, ndim, rng):
                 ).labels
                 for seed in seeds
             ]
-            simulated = measure([np.zeros(shape, np.float32)] * len(labels), labels)
+            simulated = {k: [] for k in PER_OBJECT}
+            for label in labels:  # the shapes alone: `measure` would also measure the (empty) images
+                _measure_objects(blank, label, np.ones(ndim), simulated)
             got = np.array([np.median(simulated["elongation"]), np.median(simulated["solidity"])])
             error = np.sum(((got - target) / [0.1, 0.01]) ** 2)
             if error < best_error:
@@ -273,7 +353,10 @@ def _fit_packing(preset, stats, *, base, spacing, rng, count=4):
         except InputError:  # too dense for this spacing
             continue
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
-        error = abs(float(np.mean(got["touching"])) - target)
+        touching = _finite(np.mean, got["touching"])
+        if touching is None:  # no object measured in the sketches
+            continue
+        error = abs(touching - target)
         if error < best_error:
             best, best_error = packing, error
     return best
@@ -288,39 +371,33 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
     the elongation range by the ratio of the median elongations less one).
     """
     ndim = len(preset["shape"])
-    in_focus = _kinds(stats, ndim=ndim)[0]
     target = dict(
-        radius_low=np.percentile(stats["radius"][in_focus], 10),
-        radius_high=np.percentile(stats["radius"][in_focus], 90),
-        brightness=np.median(stats["brightness"][in_focus]),
-        texture=np.median(stats["inner_cv"]),
+        _layer(stats, ndim=ndim),
         density=_clear_mean(stats, "density"),
         haze=_clear_mean(stats, "background_texture"),
     )
-    sections = _section_brightness(stats)
+    background, sections = _finite(np.median, stats["background"]), _section_brightness(stats)
     nuclei, render = preset["nuclei"], preset["render"]
     for _ in range(rounds):
         try:
             items = _sketches(preset, base=base, count=count, rng=rng)
-        except InputError:  # more nuclei than fit: ask for fewer
+        except InputError:  # more nuclei than fit (e.g. spaced as the base preset's): fewer, packed as the examples
             nuclei["density"] = round(0.9 * nuclei["density"], 3)
+            nuclei.update(_fit_packing(preset, stats, base=base, spacing=spacing, rng=rng))
             continue
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
-        focus = _kinds(got, ndim=ndim)[0]
-        ratio = dict(
-            radius_low=np.percentile(got["radius"][focus], 10),
-            radius_high=np.percentile(got["radius"][focus], 90),
-            brightness=np.median(got["brightness"][focus]),
-            texture=np.median(got["inner_cv"]),
-            density=np.mean(got["density"]),
-            haze=np.nanmedian(got["background_texture"]),
+        seen = dict(
+            _layer(got, ndim=ndim),
+            density=float(np.mean(got["density"])),
+            haze=_finite(np.median, got["background_texture"]),
         )
-        ratio = {k: float(np.clip(target[k] / max(ratio[k], 1e-3), 0.5, 2.0)) for k in target}
-        shift = float(np.nanmedian(stats["background"]) - np.nanmedian(got["background"]))
-        render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
+        ratio = {k: _ratio(target[k], seen[k]) for k in target}
+        seen_background = _finite(np.median, got["background"])
+        if background is not None and seen_background is not None:
+            shift = background - seen_background
+            render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
         render["haze"] = round(float(np.clip(render["haze"] * ratio["haze"], 0.0, 1.0)), 4)
-        stretch = (np.median(stats["elongation"]) - 1) / max(np.median(got["elongation"]) - 1, 1e-3)
-        top = 1 + (nuclei["elongation"][1] - 1) * float(np.clip(stretch, 0.5, 2.0))
+        top = 1 + (nuclei["elongation"][1] - 1) * ratio["stretch"]
         nuclei["elongation"] = [nuclei["elongation"][0], round(float(np.clip(top, nuclei["elongation"][0], 4.0)), 2)]
         low, high = nuclei["radius"][0] * ratio["radius_low"], nuclei["radius"][1] * ratio["radius_high"]
         nuclei["radius"] = [round(max(low, 1.0), 2), round(max(high, low, 1.0), 2)]
@@ -335,6 +412,22 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
     return preset
 
 
+def _layer(stats, *, ndim):
+    """The statistics of a `measure` result that `_calibrate` matches besides density and haze.
+
+    None where there is nothing to measure them on (e.g. sketches without objects).
+    """
+    in_focus = _kinds(stats, ndim=ndim)[0]
+    elongation = _finite(np.median, stats["elongation"])
+    return dict(
+        radius_low=_finite(np.percentile, stats["radius"][in_focus], 10),
+        radius_high=_finite(np.percentile, stats["radius"][in_focus], 90),
+        brightness=_finite(np.median, stats["brightness"][in_focus]),
+        texture=_finite(np.median, stats["inner_cv"]),
+        stretch=None if elongation is None else elongation - 1,  # the top of the range moves by its ratio
+    )
+
+
 def _sketches(preset, *, base, count, rng):
     """`count` items of the fitted `preset` (checked through `load_preset` on top of `base`)."""
     from synthscope.phantoms.presets import load_preset, sketch_item
@@ -345,27 +438,63 @@ def _sketches(preset, *, base, count, rng):
     return [sketch_item(loaded, rng=item_seed(seed, i)) for i in range(count)]
 
 
-def _fit_render(stats):
-    background = float(np.nanmedian(stats["background"]))
-    level = float(np.nanmedian(stats["level_objects"]))
+def _fit_render(stats, base):
+    """Background, haze, blur, noise and texture from `stats`; `base` (a render section) gives what they cannot."""
+    from synthscope.phantoms.render import RenderRecipe
+
+    default = RenderRecipe.from_mapping(base, section_name="render").resolve()
+    background = _finite(np.median, stats["background"])
+    if background is None:
+        background = _fallback("render.background", default["background"], NO_BACKGROUND, base=True)
+    variation = _finite(np.median, stats["background_texture"])
+    if variation is None:
+        haze = _fallback("render.haze", default["haze"], NO_BACKGROUND, base=True)
+    else:
+        haze = min(3 * variation, 1.0)
+    blur = float(stats["blur"])
+    if not np.isfinite(blur):
+        blur = _fallback("render.blur", default["blur"], NO_BACKGROUND, base=True)
+    level = _finite(np.median, stats["level_objects"])
     gain = stats["noise_gain"]
-    var_background = float(np.nanmedian(stats["noise_background"])) / gain
-    var_objects = float(np.nanmedian(stats["noise_objects"])) / gain
-    # Render's noise variance is read_noise**2 + level / photons; solve it at the two levels.
+    var_background, var_objects = (_finite(np.median, stats[k]) for k in ("noise_background", "noise_objects"))
+    if var_background is None or var_objects is None:
+        noise = _base_noise(default, "no image has 10 pixels of background and 10 inside objects")
+    elif level <= background:
+        noise = _base_noise(default, "the objects are no brighter than the background")
+    else:
+        noise = _fit_noise(var_background / gain, var_objects / gain, background=background, level=level)
+    photons, read_variance = noise
+    level = float(np.median(stats["brightness"])) if level is None else level  # objects too thin to have insides
+    noise_cv2 = (read_variance + level / photons) / max(level, 1e-3) ** 2
+    texture = float(np.sqrt(max(np.median(stats["inner_cv"]) ** 2 - noise_cv2, 0.0)))
+    return {
+        "background": round(background, 4),
+        "haze": round(haze, 4),
+        "blur": blur,
+        "photons": round(photons, 1),
+        "read_noise": round(min(float(np.sqrt(read_variance)), 1.0), 4),
+        "texture": round(min(texture, 1.0), 3),
+    }
+
+
+def _base_noise(default, reason):
+    """The base preset's ``(photons, read_noise**2)`` (`default`: its resolved render section), with a warning."""
+    photons, read_noise = default["photons"], default["read_noise"]
+    _fallback("render.photons, render.read_noise", f"{photons}, {read_noise}", reason, base=True)
+    return photons, read_noise**2
+
+
+def _fit_noise(var_background, var_objects, *, background, level):
+    """``(photons, read_noise**2)`` from the fine-scale noise variance in the background and inside objects.
+
+    Render's noise variance is ``read_noise**2 + level / photons``: solved at the two
+    levels (`level` above `background`).
+    """
     shot = max(var_objects - var_background, 1e-12)
     photons = (level - background) / shot
     read_variance = var_background - background / photons
     if read_variance < 0.04 * var_background:  # object variance is more than noise: texture takes the rest
         read_variance = 0.04 * var_background
-        photons = background / (var_background - read_variance)
-    photons = float(np.clip(photons, 10, 1e5))
-    noise_cv2 = (read_variance + level / photons) / max(level, 1e-3) ** 2
-    texture = float(np.sqrt(max(np.median(stats["inner_cv"]) ** 2 - noise_cv2, 0.0)))
-    return {
-        "background": round(background, 4),
-        "haze": round(min(3 * float(np.nanmedian(stats["background_texture"])), 1.0), 4),
-        "blur": float(stats["blur"]),
-        "photons": round(photons, 1),
-        "read_noise": round(min(float(np.sqrt(read_variance)), 1.0), 4),
-        "texture": round(min(texture, 1.0), 3),
-    }
+        # a flat background (no variance at all) has no shot noise: as many photons as `render` allows
+        photons = background / (var_background - read_variance) if var_background > 0 else np.inf
+    return float(np.clip(photons, 10, 1e5)), read_variance

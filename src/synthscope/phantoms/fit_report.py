@@ -7,7 +7,7 @@ measures both with `synthscope.phantoms.measure`; `fit_table` prints the result.
 import numpy as np
 
 from synthscope import checks as check
-from synthscope.phantoms.fit import _clearer, _sketches, fit_preset
+from synthscope.phantoms.fit import _clearer, _finite, _sketches, fit_preset
 from synthscope.phantoms.measure import measure
 
 
@@ -16,7 +16,9 @@ def compare(reference, candidate):
 
     Each statistic is a median over objects or images (``touching``: a fraction;
     ``unlabelled``: the mean share of unlabelled blobs; ``count``: objects per image), so
-    that two `measure` results can be compared.
+    that two `measure` results can be compared. A statistic that one of them does not
+    measure (e.g. the background of images without background pixels) is None there,
+    and so is its difference.
 
     Examples
     --------
@@ -30,7 +32,8 @@ def compare(reference, candidate):
     others = _summary(candidate)
     for name, value in _summary(reference).items():
         other = others[name]
-        rows.append((name, value, other, abs(other - value) / max(abs(value), 1e-3)))
+        difference = None if value is None or other is None else abs(other - value) / max(abs(value), 1e-3)
+        rows.append((name, value, other, difference))
     return rows
 
 
@@ -46,7 +49,8 @@ def fit_report(images, labels, *, base="nuclei-2d", spacing=None, check_count=8,
     Returns
     -------
     preset : dict
-        As `fit_preset`.
+        As `fit_preset` (which warns, with a `synthscope.phantoms.fit.FitWarning`, of
+        each statistic the examples cannot give).
     report : dict
         ``"fitted"``: the fitted nuclei and render parameters; ``"comparison"``: the
         rows of `compare` between the annotated images and `check_count` sketches
@@ -80,7 +84,7 @@ def fit_report(images, labels, *, base="nuclei-2d", spacing=None, check_count=8,
     items = _sketches(layer, base=base, count=check_count, rng=seed)
     generated = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
     report["comparison"] = [
-        dict(statistic=n, yours=round(a, 4), generated=round(b, 4), relative_difference=round(d, 3))
+        dict(statistic=n, yours=_round(a, 4), generated=_round(b, 4), relative_difference=_round(d, 3))
         for n, a, b, d in compare(reference, generated)
     ]
     return preset, report
@@ -110,7 +114,8 @@ def fit_table(report):
         for key, value in values.items()
     ]
     rows = [
-        f"| {r['statistic']} | {r['yours']:.4g} | {r['generated']:.4g} | {r['relative_difference']:.3g} |"
+        f"| {r['statistic']} | {_text(r['yours'], 4)} | {_text(r['generated'], 4)} | "
+        f"{_text(r['relative_difference'], 3)} |"
         for r in report["comparison"]
     ]
     shares = report.get("unlabelled")  # see `fit_report`: with it, the comparison is of the cell layer
@@ -134,19 +139,28 @@ def fit_table(report):
     return "\n".join(lines) + "\n"
 
 
+def _round(value, digits):
+    return None if value is None else round(value, digits)
+
+
+def _text(value, digits):
+    return "n/a" if value is None else f"{value:.{digits}g}"
+
+
 def _summary(stats):
     medians = {
-        k: float(np.nanmedian(stats[k]))
+        k: _finite(np.median, stats[k])
         for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "density", "background")
     }
+    noise = _finite(np.median, stats["noise_background"])
     return {
         **medians,
-        "radius_p05": float(np.percentile(stats["radius"], 5)),
-        "radius_p95": float(np.percentile(stats["radius"], 95)),
-        "background_variation": float(np.nanmedian(stats["background_texture"])),
-        "touching": float(np.mean(stats["touching"])),
+        "radius_p05": _finite(np.percentile, stats["radius"], 5),
+        "radius_p95": _finite(np.percentile, stats["radius"], 95),
+        "background_variation": _finite(np.median, stats["background_texture"]),
+        "touching": _finite(np.mean, stats["touching"]),
         "unlabelled": float(np.mean(stats["unlabelled"])),
         "count": float(stats["count"]),
-        "blur": float(stats["blur"]),
-        "noise": float(np.sqrt(np.nanmedian(stats["noise_background"]) / stats["noise_gain"])),
+        "blur": float(stats["blur"]) if np.isfinite(stats["blur"]) else None,
+        "noise": None if noise is None else float(np.sqrt(noise / stats["noise_gain"])),
     }

@@ -17,6 +17,7 @@ MARGIN = 3  # background pixels lie farther than this from every label
 BLURS = np.round(np.arange(0.25, 4.01, 0.25), 2)
 UNLABELLED_LEVEL = 0.2  # unlabelled light counts above background + this times (object level - background)
 UNLABELLED_SIZE = 0.25  # ... in blobs at least this times the median object's size
+PER_OBJECT = ("radius", "elongation", "solidity", "brightness", "inner_cv", "touching")  # see `measure`
 
 
 def measure(images, labels, *, spacing=None):
@@ -36,8 +37,9 @@ def measure(images, labels, *, spacing=None):
     stats : dict
         Per-object arrays ``radius`` (equivalent radius), ``elongation`` (major over
         minor axis), ``solidity``, ``brightness`` (median intensity of the object
-        without its outer pixel), ``inner_cv`` (standard deviation over mean of that
-        core) and ``touching`` (bool: within 2 pixels of another object); per-image
+        without its outer pixel, or of all of it when it is too thin to have a core),
+        ``inner_cv`` (standard deviation over mean of those pixels) and ``touching``
+        (bool: within 2 pixels of another object); per-image
         arrays ``density`` (labelled fraction), ``background`` (median far from
         labels), ``background_texture`` (standard deviation of the smoothed
         background), ``noise_background`` and ``noise_objects`` (variance of the
@@ -47,7 +49,9 @@ def measure(images, labels, *, spacing=None):
         at least `UNLABELLED_SIZE` times the median object) and, per blob,
         ``unlabelled_brightness`` (its smoothed peak above the image's background);
         scalars ``blur`` (fitted edge width) and ``noise_gain`` (residual variance of unit
-        white noise); and ``count`` (objects per image).
+        white noise); and ``count`` (objects per image). A per-image value, and ``blur``,
+        is NaN where an image has too few pixels to measure it (e.g. no background:
+        labels within `MARGIN` of every pixel); per-object values are never NaN.
 
     Examples
     --------
@@ -58,7 +62,7 @@ def measure(images, labels, *, spacing=None):
     (10, True)
     """
     images, labels, scale = _check_annotated(images, labels, spacing)
-    per_object = {k: [] for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "touching")}
+    per_object = {k: [] for k in PER_OBJECT}
     per_image = {
         k: []
         for k in (
@@ -126,17 +130,32 @@ def _measure_objects(image, label, scale, out):
         sl = region.slice
         own = label[sl] == region.label
         core = ndi.binary_erosion(own, iterations=1) if region.num_pixels > 20 else own
+        if not core.any():  # a sliver (e.g. a nucleus cut by the edge of a crop) has no core
+            core = own
         values = image[sl][core]
         minor = max(region.axis_minor_length, 1e-6)
         out["radius"].append((region.area / unit) ** (1 / label.ndim))
         out["elongation"].append(region.axis_major_length / minor)
-        out["solidity"].append(region.solidity)
+        out["solidity"].append(_solidity(region, own))
         out["brightness"].append(float(np.median(values)))
         out["inner_cv"].append(float(np.std(values) / max(np.mean(values), 1e-6)))
         around = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
         grown = ndi.binary_dilation(label[around] == region.label, iterations=2)
         others = label[around][grown]
         out["touching"].append(bool(np.any((others != region.label) & (others > 0))))
+
+
+def _solidity(region, own):
+    """The solidity of `region` (`own`: its mask in its bounding box); a flat object in a volume in its plane.
+
+    The convex hull of an object one pixel thick along an axis of a volume (a nucleus
+    cut by the top or bottom of a stack) has no volume.
+    """
+    flat = tuple(axis for axis, size in enumerate(own.shape) if size == 1)
+    if own.ndim < 3 or not flat:
+        return region.solidity
+    plane = own.squeeze(axis=flat)
+    return regionprops(plane.astype(np.uint8))[0].solidity if plane.ndim == 2 else 1.0  # a line is convex
 
 
 def _unlabelled_blobs(image, far, sizes, background, level, sigma=1.5):
@@ -158,11 +177,12 @@ def _unlabelled_blobs(image, far, sizes, background, level, sigma=1.5):
 
 def _smooth_variation(image, region, sigma=4.0):
     """Standard deviation of `image` over `region` after smoothing within the region only."""
-    if region.sum() < 10:
-        return np.nan
     weight = ndi.gaussian_filter(region.astype(np.float32), sigma)
+    kept = region & (weight > 0.3)  # away from the region's edge, where the smoothing has too few pixels
+    if kept.sum() < 10:
+        return np.nan
     smooth = ndi.gaussian_filter(np.where(region, image, 0).astype(np.float32), sigma) / np.maximum(weight, 1e-6)
-    return float(np.std(smooth[region & (weight > 0.3)]))
+    return float(np.std(smooth[kept]))
 
 
 def _robust_variance(values):
@@ -178,23 +198,36 @@ def _noise_gain(ndim):
     return _robust_variance(noise - ndi.gaussian_filter(noise, 1.0))
 
 
+def _levels(image, label):
+    """Per label id (index), the median of the object without 2 edge pixels, or of all of it if that leaves none."""
+    levels = np.zeros(int(label.max()) + 1, np.float32)
+    # Medians over the labelled pixels only: scipy sorts every pixel it is given.
+    whole = label > 0
+    present = np.unique(label[whole])
+    levels[present] = ndi.median(image[whole], label[whole], index=present)
+    inside = ndi.binary_erosion(whole, iterations=2) * label
+    core = inside > 0
+    cored = np.unique(inside[core])
+    if cored.size:
+        levels[cored] = ndi.median(image[core], inside[core], index=cored)
+    return levels
+
+
 def _fit_blur(edges, scale):
-    """The Gaussian edge width (pixels of the last axis) that best explains the images near edges."""
-    errors = np.zeros(len(BLURS))
+    """The Gaussian edge width (pixels of the last axis) that best explains the images near edges.
+
+    NaN when no image has both labels and a background level (`measure`'s ``background``).
+    """
+    errors, seen = np.zeros(len(BLURS)), False
     for image, label, background in edges:
-        if not label.any():
+        if not label.any() or not np.isfinite(background):  # no background level to blur the edges into
             continue
-        ids = np.arange(int(label.max()) + 1)
-        levels = np.zeros(ids.size, np.float32)
-        present = np.unique(label)
-        present = present[present > 0]
-        inside = ndi.binary_erosion(label > 0, iterations=2) * label
-        core_levels = ndi.median(image, inside, index=present)
-        levels[present] = np.where(np.isfinite(core_levels), core_levels, ndi.median(image, label, index=present))
+        seen = True
+        levels = _levels(image, label)
         sharp = np.where(label > 0, levels[label], background).astype(np.float32)
         boundary = ndi.binary_dilation(label > 0, iterations=3) & ~ndi.binary_erosion(label > 0, iterations=3)
         target = ndi.gaussian_filter(image, 0.5)[boundary]  # a little smoothing against noise
         for k, blur in enumerate(BLURS):
             model = ndi.gaussian_filter(sharp, np.hypot(blur, 0.5) / scale)[boundary]
             errors[k] += float(np.mean((model - target) ** 2))
-    return float(BLURS[int(np.argmin(errors))])
+    return float(BLURS[int(np.argmin(errors))]) if seen else np.nan
