@@ -5,12 +5,14 @@ generator's parameters under a key named after it (e.g. ``nuclei:``, the fields 
 `synthscope.phantoms.NucleiRecipe`), ``render:`` (the fields of
 `synthscope.phantoms.RenderRecipe`), ``refine:`` (the fields of
 `synthscope.refine.RefineSpec`, checked here, used by `synthscope.refine`) and an optional
-``description``. ``cilia-<class>`` is the ``cilia`` preset with ``cilia.rule`` set to a
+``description``, and an optional ``vary:`` of keys drawn anew for every item
+(`synthscope.phantoms.vary`). ``cilia-<class>`` is the ``cilia`` preset with ``cilia.rule`` set to a
 diagnostic class.
 """
 
 import copy
 import dataclasses
+import os
 from importlib.resources import files
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from synthscope.phantoms.nuclei import NucleiRecipe, nuclei
 from synthscope.phantoms.render import RenderRecipe, render
 from synthscope.phantoms.timelapse import TimelapseRecipe, timelapse
 from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nuclei_membrane, tissue
+from synthscope.phantoms.vary import check_variation, draw_variation, extremes
 from synthscope.refine.spec import RefineSpec
 
 #: generator name -> (function, recipe class of its parameters)
@@ -35,7 +38,7 @@ GENERATORS = {
     "nuclei_membrane": (nuclei_membrane, NucleiMembraneRecipe),
     "cilia": (cilia, CiliaRecipe),
 }
-_TOP = ("description", "generator", "shape", "spacing", "render", "refine")
+_TOP = ("description", "generator", "shape", "spacing", "render", "refine", "vary")
 # Setting one of these removes the others of its section: count or density; one stage or several.
 _ALTERNATIVES = {
     "count": ("density",),
@@ -46,7 +49,7 @@ _ALTERNATIVES = {
 }
 
 
-def preset_names():
+def preset_names() -> list[str]:
     """Names of the built-in presets.
 
     Examples
@@ -63,7 +66,7 @@ def preset_names():
     return stems + [f"cilia-{rule}" for rule in rule_names() if rule != "normal"]
 
 
-def load_preset(name_or_path, *, settings=None):
+def load_preset(name_or_path: str | os.PathLike, *, settings: dict | None = None) -> dict:
     """Return the checked preset `name_or_path` (a built-in name or a YAML file) as a dict.
 
     Parameters
@@ -107,7 +110,8 @@ def sketch_item(preset: dict, *, rng: check.Rng) -> Item:
     """Return an `Item` made by `preset` (from `load_preset`): masks from its generator and the sketch.
 
     ``metadata`` records ``preset``, ``generator``, ``parameters`` (the preset without its
-    description) and ``diagnostic_class`` (the cilia rule, or None).
+    description), ``diagnostic_class`` (the cilia rule, or None) and, for a preset with a
+    ``vary`` section, ``varied``: the values drawn for this item.
 
     Examples
     --------
@@ -117,7 +121,9 @@ def sketch_item(preset: dict, *, rng: check.Rng) -> Item:
     """
     rng = check.as_rng(rng)
     generator = preset["generator"]
-    recipe, render_recipe = _recipes(preset)
+    varied = draw_variation(preset["vary"], rng) if preset.get("vary") else None
+    drawn = _with(preset, varied) if varied else preset
+    recipe, render_recipe = _recipes(drawn)
     item = GENERATORS[generator][0](preset["shape"], recipe, spacing=preset["spacing"], rng=rng)
     sketch = render(item, render_recipe, rng=rng)
     parameters = {k: v for k, v in preset.items() if k not in ("name", "description")}
@@ -127,6 +133,7 @@ def sketch_item(preset: dict, *, rng: check.Rng) -> Item:
         "generator": generator,
         "parameters": parameters,
         "diagnostic_class": item.metadata.get("diagnostic_class"),
+        **({"varied": varied} if varied else {}),
     }
     return dataclasses.replace(item, sketch=sketch, metadata=metadata)
 
@@ -149,11 +156,25 @@ def _read(name_or_path):
         raise InputError(f"{name_or_path}: a preset is a mapping of keys such as generator, shape, render")
     if rule:
         preset["cilia"]["rule"] = rule
+    _model_beside(preset, source)
     return preset, (Path(name).stem if not rule else f"cilia-{rule}")
+
+
+def _model_beside(preset, source):
+    """A preset file's ``refine.model`` naming a model folder beside the file is that folder."""
+    refine = preset.get("refine")
+    model = refine.get("model") if isinstance(refine, dict) else None
+    if isinstance(source, Path) and isinstance(model, str) and (source.parent / model / "config.json").is_file():
+        refine["model"] = str((source.parent / model).resolve())
 
 
 def _set(preset, key, value, name):
     """Apply one dotted setting; only sections of the preset's schema are allowed (keys are checked later)."""
+    if key.startswith("vary.") and len(key) > 5:  # the rest of a vary key is a dotted key itself
+        if not isinstance(preset.setdefault("vary", {}), dict):
+            raise InputError(f"{name}: {key}: vary is not a section")
+        preset["vary"][key[5:]] = copy.deepcopy(value)
+        return
     parts = key.split(".")
     generator = preset.get("generator")
     if parts[0] not in (*_TOP, generator) or (len(parts) > 1 and parts[0] in ("shape", "spacing", "generator")):
@@ -183,10 +204,29 @@ def _check_preset(preset):
     preset.setdefault("spacing", None)
     if "shape" not in preset:
         raise InputError("shape is missing, e.g. shape: [256, 256]")
-    recipe = _recipes(preset)[0]
-    with recipe.naming(generator):
-        recipe.resolve(preset["shape"], preset["spacing"])
+    _check_recipes(preset)
     RefineSpec.from_mapping(preset["refine"])
+    if "vary" in preset:
+        vary = check_variation(preset["vary"])
+        for settings in extremes(vary):
+            try:
+                _check_recipes(_with(preset, settings))
+            except InputError as error:
+                raise InputError(f"vary: at {settings}: {error}") from None
+
+
+def _check_recipes(preset):
+    recipe = _recipes(preset)[0]
+    with recipe.naming(preset["generator"]):
+        recipe.resolve(preset["shape"], preset["spacing"])
+
+
+def _with(preset, settings):
+    """A copy of `preset` with dotted `settings` applied (values of a ``vary`` draw)."""
+    changed = copy.deepcopy(preset)
+    for key, value in settings.items():
+        _set(changed, key, value, preset.get("name", "preset"))
+    return changed
 
 
 def _recipes(preset):
