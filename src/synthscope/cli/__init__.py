@@ -4,7 +4,7 @@ import os
 import sys
 
 # Importing a command module registers its commands on `app`.
-from synthscope.cli import evaluate, export, fit, generate, info, refine, train  # noqa: F401
+from synthscope.cli import adapt, evaluate, export, fit, generate, info, refine, train  # noqa: F401
 from synthscope.cli._app import app, console
 from synthscope.errors import InputError
 

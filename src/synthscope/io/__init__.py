@@ -6,7 +6,7 @@ is given and never rescales intensities.
 """
 
 from synthscope.io._atomic import atomic_path, write_text
-from synthscope.io.annotated import read_annotated
+from synthscope.io.annotated import read_annotated, read_images
 from synthscope.io.dataset import Dataset, DatasetWriter, read_dataset
 from synthscope.io.formats import read_image, write_image
 from synthscope.io.image import ImageData
@@ -19,6 +19,7 @@ __all__ = [
     "read_annotated",
     "read_dataset",
     "read_image",
+    "read_images",
     "write_image",
     "write_text",
 ]

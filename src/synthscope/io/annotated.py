@@ -74,6 +74,49 @@ def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.nda
     return [_pair(name, images[name], labels[name]) for name in sorted(images)]
 
 
+def read_images(path: str | os.PathLike) -> list[tuple[str, ImageData]]:
+    """Return the ``(name, image)`` pairs of one image file or of a folder of them, sorted by name.
+
+    Files named ``NAME_masks`` (Cellpose's labels) are left out of a folder.
+
+    Parameters
+    ----------
+    path : str or path
+        An image file of any format of `SUFFIXES`, or a folder of them.
+
+    Returns
+    -------
+    list of (str, ImageData)
+        Each image as read (dtype kept, no rescaling), named by its file's stem.
+
+    Raises
+    ------
+    InputError
+        When `path` does not exist or a folder holds no image.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from synthscope.io import write_image
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> write_image(folder / "b.tif", np.zeros((8, 8), np.float32), axes="YX")
+    >>> write_image(folder / "a.png", np.zeros((8, 8), np.uint8), axes="YX")
+    >>> [(name, image.axes) for name, image in read_images(folder)]
+    [('a', 'YX'), ('b', 'YX')]
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir() and path.suffix != ".zarr":  # an OME-Zarr image is a folder too
+        files = {stem: f for stem, f in _by_stem(path).items() if not stem.endswith("_masks")}
+        if not files:
+            raise InputError(f"{path}: no images ({', '.join(SUFFIXES)})")
+        return [(stem, read_image(files[stem])) for stem in sorted(files)]
+    return [
+        (next((path.name[: -len(s)] for s in SUFFIXES if path.name.lower().endswith(s)), path.stem), read_image(path))
+    ]
+
+
 def _by_stem(folder):
     return {
         p.name[: -len(s)]: p

@@ -1,0 +1,200 @@
+"""Does synthscope data help a segmenter on specimens it was not made for? One table per specimen.
+
+    python benchmarks/specimens.py --out runs/specimens [--specimens hela,cho,cells3d]
+        [--count 32] [--seeds 0,1,2] [--steps 600] [--adapt-steps 1000] [--arms ...]
+
+The downstream protocol of ``benchmarks/downstream_targets.py`` (the fixed segmenter of
+``synthscope.evaluate.downstream_benchmark``, trained per seed on each source alone and
+scored by AP@0.5 on the specimen's held-out real images), run on every specimen of
+``synthscope.sample_data.SPECIMENS`` with its fixed split. Arms:
+
+- ``real``: the specimen's real training images;
+- ``ellipses``: naive sketches (smooth ellipses of one intensity each, blur, noise, no
+  texture, no out-of-focus light), sizes, density, brightness, blur and noise fitted to
+  the real training labels, 256x256;
+- ``nuclei-2d``: ``synthscope generate nuclei-2d`` with its defaults, as a user with no
+  images of their own would run it;
+- ``broad-sketches`` and ``broad``: the zero-shot preset ``nuclei-2d-broad`` (every image
+  draws its own sizes, density, brightness, blur, noise, texture), as sketches and refined
+  by its model (``nuclei-fluo-2d``, trained on cells3d: on cells3d this arm is not
+  left out of the model's training specimens, and the table marks it);
+- ``fit-sketches``: sketches of the preset ``synthscope fit`` makes from the training
+  labels, not refined;
+- ``ellipses+KEY`` (not run by default; e.g. ``ellipses+render.texture``): the naive
+  baseline with one of its switched-off features (a key of `NAIVE`) as the fit set it,
+  to find which feature of the sketches misleads a segmenter;
+- ``adapt-labels``: ``synthscope adapt`` with the training images and labels
+  (fine-tuned model, fitted preset), then ``generate``;
+- ``adapt-images``: ``synthscope adapt`` with the training images only. Fine-tuning
+  reads no labels, so this arm reuses the model of ``adapt-labels`` (same images, seed
+  and steps) and only fits its preset anew, from nuclei found by ``label_nuclei``.
+
+Nothing is fitted or trained on a specimen's test images. The only model trained on a
+specimen before the benchmark is the bundled ``nuclei-fluo-2d`` (cells3d training
+slices), which every adapted model starts from. Everything is written under ``--out``
+(rerunning resumes: finished data sets and adaptations are kept); ``specimens.json``
+holds every run, ``specimens.md`` the table.
+"""
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from synthscope.adapt import adapt
+from synthscope.evaluate import downstream_benchmark
+from synthscope.io import read_dataset
+from synthscope.pipeline import generate
+from synthscope.sample_data import SPECIMENS
+
+ARMS = (
+    "real",
+    "ellipses",
+    "nuclei-2d",
+    "broad-sketches",
+    "broad",
+    "fit-sketches",
+    "adapt-labels",
+    "adapt-images",
+)
+# Arms whose data do not depend on the specimen: made once, under OUT/shared.
+SHARED = {
+    "nuclei-2d": ("nuclei-2d", {}),
+    "broad": ("nuclei-2d-broad", {}),
+    "broad-sketches": ("nuclei-2d-broad", {"refine.model": None}),
+}
+# What makes the ellipse baseline naive: everything but size, density, brightness, blur and noise off.
+NAIVE = {
+    "nuclei.roughness": 0.0,
+    "nuclei.mitotic_fraction": 0.0,
+    "nuclei.dividing_fraction": 0.0,
+    "nuclei.out_of_focus_fraction": 0.0,
+    "nuclei.out_of_plane": 0.0,
+    "nuclei.clusters": 0,
+    "render.texture": 0.0,
+    "render.haze": 0.0,
+    "render.background": 0.0,
+    "refine.model": None,
+}
+SEED = 1000  # base seed of every generated data set
+# Arm and specimen pairs whose refinement model was trained on that specimen's training images.
+SEEN = {("cells3d", "nuclei-2d"), ("cells3d", "broad")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--specimens", default=",".join(SPECIMENS))
+    parser.add_argument("--arms", default=",".join(ARMS))
+    parser.add_argument("--count", type=int, default=32)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--steps", type=int, default=600, help="segmenter training steps")
+    parser.add_argument("--adapt-steps", type=int, default=1000, help="fine-tuning steps of adapt")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    arms = args.arms.split(",")
+    results_file = args.out / "specimens.json"
+    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    for name in args.specimens.split(","):
+        specimen = SPECIMENS[name]
+        train, test = specimen.load("train"), specimen.load("test")
+        folder = args.out / name
+        results.setdefault(name, {})
+        for arm in arms:
+            if arm in results[name]:
+                continue
+            started = time.perf_counter()
+            synthetic, extra = _source(arm, specimen, train, folder, args)
+            report = downstream_benchmark(
+                train, test, synthetic=synthetic, k_real=None if arm == "real" else 0, steps=args.steps, seeds=seeds
+            )
+            condition = "real" if arm == "real" else "synthetic"
+            results[name][arm] = {
+                "ap50": report["conditions"][condition]["ap50"],
+                "runs": report["conditions"][condition]["runs"],
+                "settings": report["settings"],
+                "seconds": time.perf_counter() - started,
+                **extra,
+            }
+            print(f"{name} {arm}: AP@0.5 {_cell(results[name][arm]['ap50'])}", flush=True)
+            args.out.mkdir(parents=True, exist_ok=True)
+            results_file.write_text(json.dumps(results, indent=2, default=float) + "\n")
+            (args.out / "specimens.md").write_text(table(results))
+    print(table(results))
+
+
+def _source(arm, specimen, train, folder, args):
+    """The training pairs of `arm` (None for the real images) and what making them cost."""
+    if arm == "real":
+        return None, {}
+    if arm in SHARED:
+        preset, settings = SHARED[arm]
+        return _pairs(
+            generate(preset, count=args.count, out=args.out / "shared" / arm, rng=SEED, settings=settings)
+        ), {}
+    adapted = _adapted(specimen, train, folder, args, labels=arm != "adapt-images")
+    preset = adapted / "preset.yaml"
+    if arm == "adapt-labels" or arm == "adapt-images":
+        record = json.loads((adapted / "adapt.json").read_text())
+        started = time.perf_counter()
+        data = _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED))
+        costs = {"adapt_seconds": record["seconds"], "adapt_cpu_seconds": record["cpu_seconds"]}
+        return data, {**costs, "generate_seconds_per_item": (time.perf_counter() - started) / args.count}
+    if arm.startswith("ellipses+"):  # the naive baseline with one feature of the fitted preset back
+        settings = {key: value for key, value in NAIVE.items() if key != arm.removeprefix("ellipses+")}
+    else:
+        settings = {"refine.model": None} if arm == "fit-sketches" else NAIVE
+    return _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED, settings=settings)), {}
+
+
+def _adapted(specimen, train, folder, args, *, labels):
+    """The folder of ``adapt`` on the training split, with or without its labels (made once)."""
+    out = folder / ("adapt-labels" if labels else "adapt-images") / "adapted"
+    if (out / "adapt.json").is_file():
+        return out
+    if not labels:  # fine-tuning reads no labels: the labelled run's model is this run's too
+        model = _adapted(specimen, train, folder, args, labels=True) / "model"
+        shutil.copytree(model, out / "model", dirs_exist_ok=True)
+    images, annotation = train
+    adapt(
+        list(images),
+        out,
+        labels=list(annotation) if labels else None,
+        spacing=[specimen.pixel_size] * 2,
+        steps=args.adapt_steps,
+        normalisation={"method": "percentile", "low": 1.0, "high": 99.8, "of": "each image"},
+        rng=0,
+    )
+    return out
+
+
+def _pairs(root):
+    items = list(read_dataset(root))
+    return [item.picture for item in items], [item.labels for item in items]
+
+
+def _cell(summary):
+    return f"{summary['mean']:.3f} ± {summary['std']:.3f}"
+
+
+def table(results):
+    """One row per specimen, one column per arm: AP@0.5 mean ± sd, and the share of real."""
+    arms = list(dict.fromkeys(arm for by_arm in results.values() for arm in by_arm))
+    lines = ["| specimen | " + " | ".join(arms) + " |", "| --- |" + " --- |" * len(arms)]
+    for name, by_arm in results.items():
+        real = by_arm.get("real", {}).get("ap50", {}).get("mean")
+        cells = []
+        for arm in arms:
+            if arm not in by_arm:
+                cells.append("")
+                continue
+            share = f" ({by_arm[arm]['ap50']['mean'] / real:.0%})" if real and arm != "real" else ""
+            seen = " (model saw this specimen)" if (name, arm) in SEEN else ""
+            cells.append(_cell(by_arm[arm]["ap50"]) + share + seen)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
