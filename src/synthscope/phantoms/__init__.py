@@ -14,6 +14,7 @@ Examples
 """
 
 from synthscope.phantoms.cilia import CiliaRecipe, cilia
+from synthscope.phantoms.fit_fallback import FitWarning
 from synthscope.phantoms.nuclei import NucleiRecipe, nuclei
 from synthscope.phantoms.presets import load_preset, preset_names, sketch_item
 from synthscope.phantoms.render import RenderRecipe, render
@@ -22,6 +23,7 @@ from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nucle
 
 __all__ = [
     "CiliaRecipe",
+    "FitWarning",
     "NucleiMembraneRecipe",
     "NucleiRecipe",
     "RenderRecipe",

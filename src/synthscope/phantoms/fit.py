@@ -4,7 +4,8 @@
 segmenter cares about: object size, shape, packing and touching, per-object brightness
 and texture, background level and variation, unlabelled light, noise and edge blur.
 `fit_preset` chooses the `nuclei` and `render` parameters of a preset that reproduce
-them, and `synthscope.phantoms.fit_report.compare` tells how close sketches of that preset come, on the same
+them (the ``render`` ones in `synthscope.phantoms.fit_render`), and
+`synthscope.phantoms.fit_report.compare` tells how close sketches of that preset come, on the same
 statistics.
 
 How each parameter is chosen:
@@ -58,12 +59,14 @@ blur, photons and read noise without background (every pixel within
 on; radius and brightness over all objects when none is a whole interphase nucleus.
 """
 
-import warnings
-
 import numpy as np
 
 from synthscope.errors import InputError
-from synthscope.phantoms.measure import MARGIN, PER_OBJECT, _measure_objects, measure
+from synthscope.phantoms.fit_fallback import FitWarning, fallback, finite
+from synthscope.phantoms.fit_render import _fit_render
+from synthscope.phantoms.measure import PER_OBJECT, _measure_objects, measure
+
+__all__ = ["FitWarning", "fit_preset"]  # FitWarning lives in fit_fallback; importable here too
 
 SMALL = 0.6  # in 2D, nuclei below this fraction of the median radius are out-of-focus sections
 PACKINGS = ((0.1, 0.0), (0.05, 0.0), (0.0, 0.0), (0.0, 1.6), (0.0, 1.9))  # (max_overlap, min_distance / radius)
@@ -71,11 +74,6 @@ MITOTIC_BRIGHTNESS = 1.5  # nuclei brighter than this times the median are mitot
 SMALL_SECTION_HEIGHT = 0.875  # mean relative height h of the sections that look small (h in 0.8-0.95)
 MIN_SECTIONS = 3  # fewer small sections than this leave defocus_dimming at the base preset's value
 MIN_OBJECTS = 5  # fewer annotated objects than this are refused: their spread tells nothing
-NO_BACKGROUND = f"too few pixels farther than {MARGIN} pixels from every label"
-
-
-class FitWarning(UserWarning):
-    """A statistic the examples cannot give; the message names it and the value used instead."""
 
 
 def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
@@ -154,20 +152,6 @@ def fit_preset(images, labels, *, base="nuclei-2d", spacing=None, rng=0):
     return preset
 
 
-def _fallback(key, value, reason, *, base=False):
-    """Warn, in one line, that `key` takes `value` (`base`: the base preset's) because of `reason`; return `value`."""
-    source = "the base preset's " if base else ""
-    warnings.warn(f"{key}: {reason}; using {source}{value}", FitWarning, stacklevel=3)
-    return value
-
-
-def _finite(function, values, *args):
-    """``function(values, *args)`` of the finite `values` as a float; None when there are none."""
-    values = np.asarray(values, float)
-    values = values[np.isfinite(values)]
-    return float(function(values, *args)) if values.size else None
-
-
 def _ratio(target, got):
     """``target / got`` clipped to [0.5, 2] (one calibration step); 1 when either is unknown."""
     if target is None or got is None:
@@ -196,7 +180,7 @@ def _clearer(stats):
 
 def _clear_mean(stats, key):
     """Mean of the per-image statistic `key` over the `_clearer` images (None where none measured it)."""
-    return _finite(np.mean, stats[key][_clearer(stats)])
+    return finite(np.mean, stats[key][_clearer(stats)])
 
 
 def _span(values):
@@ -211,14 +195,14 @@ def _fit_layout(stats, base, *, ndim):
     radius, brightness = stats["radius"], stats["brightness"]
     among = f"among {radius.size} objects"
     if (in_focus & (sections | mitotic)).any():  # see `_kinds`
-        _fallback("nuclei.radius, nuclei.brightness", "every object", f"no whole interphase nucleus {among}")
+        fallback("nuclei.radius, nuclei.brightness", "every object", f"no whole interphase nucleus {among}")
     nuclei = dict(base)
     nuclei["radius"] = _uniform_range(radius[in_focus], low=1.0)
     nuclei["brightness"] = [min(v, 1.0) for v in _uniform_range(brightness[in_focus], low=0.0)]
     nuclei["mitotic_fraction"] = round(float(np.mean(mitotic)), 3)
     if not mitotic.any():
         reason = f"no mitotic nucleus (brighter than {MITOTIC_BRIGHTNESS} x the median) {among}"
-        _fallback("nuclei.mitotic_fraction", 0.0, reason)
+        fallback("nuclei.mitotic_fraction", 0.0, reason)
     if ndim == 2:  # a third of the sections drawn out of focus look small (heights 0.8-0.95 of 0.5-0.95)
         nuclei["out_of_focus_fraction"] = round(min(3 * float(np.mean(sections)), 0.9), 3)
         ratio = _section_brightness(stats)
@@ -226,11 +210,11 @@ def _fit_layout(stats, base, *, ndim):
             nuclei["defocus_dimming"] = round(float(np.clip((1 - ratio) / SMALL_SECTION_HEIGHT, 0.0, 1.0)), 3)
         elif not sections.any():  # the dimming of sections that are not drawn does not matter
             reason = f"no out-of-focus section (smaller than {SMALL} x the median radius) {among}"
-            _fallback("nuclei.out_of_focus_fraction", 0.0, reason)
+            fallback("nuclei.out_of_focus_fraction", 0.0, reason)
         else:
             dimming = NucleiRecipe.from_mapping(base, section_name="nuclei").defocus_dimming
             reason = f"{sections.sum()} out-of-focus sections, fewer than {MIN_SECTIONS}"
-            nuclei["defocus_dimming"] = _fallback("nuclei.defocus_dimming", dimming, reason, base=True)
+            nuclei["defocus_dimming"] = fallback("nuclei.defocus_dimming", dimming, reason, base=True)
     return nuclei
 
 
@@ -249,7 +233,7 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
     blobs = stats["unlabelled_brightness"].size
     if blobs < MIN_SECTIONS:
         reason = f"{blobs} blobs of unlabelled light, fewer than {MIN_SECTIONS}"
-        nuclei["out_of_plane"] = _fallback("nuclei.out_of_plane", 0.0, reason)
+        nuclei["out_of_plane"] = fallback("nuclei.out_of_plane", 0.0, reason)
         return
     in_focus = _kinds(stats, ndim=2)[0]
     relative = stats["unlabelled_brightness"] / max(float(np.median(stats["brightness"][in_focus])), 1e-6)
@@ -259,7 +243,7 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
     target = (
         float(np.mean(span)),
         float(np.median(stats["unlabelled_brightness"])),
-        _finite(np.median, stats["background_texture"]),
+        finite(np.median, stats["background_texture"]),
     )
     for _ in range(rounds):
         if not nuclei["out_of_plane"][1]:
@@ -270,7 +254,7 @@ def _fit_out_of_plane(preset, stats, *, base, spacing, rng, rounds=8, count=8):
         seen = (
             float(np.mean(got["unlabelled"])),
             float(np.median(peaks)) if peaks.size else 0.0,
-            _finite(np.median, got["background_texture"]),
+            finite(np.median, got["background_texture"]),
         )
         share, peak, haze = (_ratio(t, g) for t, g in zip(target, seen))
         nuclei["out_of_plane"] = [round(min(v * share, 0.9), 3) for v in nuclei["out_of_plane"]]
@@ -353,7 +337,7 @@ def _fit_packing(preset, stats, *, base, spacing, rng, count=4):
         except InputError:  # too dense for this spacing
             continue
         got = measure([i.sketch for i in items], [i.labels for i in items], spacing=spacing)
-        touching = _finite(np.mean, got["touching"])
+        touching = finite(np.mean, got["touching"])
         if touching is None:  # no object measured in the sketches
             continue
         error = abs(touching - target)
@@ -376,7 +360,7 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
         density=_clear_mean(stats, "density"),
         haze=_clear_mean(stats, "background_texture"),
     )
-    background, sections = _finite(np.median, stats["background"]), _section_brightness(stats)
+    background, sections = finite(np.median, stats["background"]), _section_brightness(stats)
     nuclei, render = preset["nuclei"], preset["render"]
     for _ in range(rounds):
         try:
@@ -389,10 +373,10 @@ def _calibrate(preset, stats, *, base, spacing, rng, rounds=4, count=6):
         seen = dict(
             _layer(got, ndim=ndim),
             density=float(np.mean(got["density"])),
-            haze=_finite(np.median, got["background_texture"]),
+            haze=finite(np.median, got["background_texture"]),
         )
         ratio = {k: _ratio(target[k], seen[k]) for k in target}
-        seen_background = _finite(np.median, got["background"])
+        seen_background = finite(np.median, got["background"])
         if background is not None and seen_background is not None:
             shift = background - seen_background
             render["background"] = round(float(np.clip(render["background"] + shift, 0.0, 1.0)), 4)
@@ -418,12 +402,12 @@ def _layer(stats, *, ndim):
     None where there is nothing to measure them on (e.g. sketches without objects).
     """
     in_focus = _kinds(stats, ndim=ndim)[0]
-    elongation = _finite(np.median, stats["elongation"])
+    elongation = finite(np.median, stats["elongation"])
     return dict(
-        radius_low=_finite(np.percentile, stats["radius"][in_focus], 10),
-        radius_high=_finite(np.percentile, stats["radius"][in_focus], 90),
-        brightness=_finite(np.median, stats["brightness"][in_focus]),
-        texture=_finite(np.median, stats["inner_cv"]),
+        radius_low=finite(np.percentile, stats["radius"][in_focus], 10),
+        radius_high=finite(np.percentile, stats["radius"][in_focus], 90),
+        brightness=finite(np.median, stats["brightness"][in_focus]),
+        texture=finite(np.median, stats["inner_cv"]),
         stretch=None if elongation is None else elongation - 1,  # the top of the range moves by its ratio
     )
 
@@ -436,65 +420,3 @@ def _sketches(preset, *, base, count, rng):
     loaded = load_preset(base, settings={key: preset[key] for key in ("shape", "spacing", "nuclei", "render")})
     seed = int(np.random.default_rng(rng).integers(2**31))
     return [sketch_item(loaded, rng=item_seed(seed, i)) for i in range(count)]
-
-
-def _fit_render(stats, base):
-    """Background, haze, blur, noise and texture from `stats`; `base` (a render section) gives what they cannot."""
-    from synthscope.phantoms.render import RenderRecipe
-
-    default = RenderRecipe.from_mapping(base, section_name="render").resolve()
-    background = _finite(np.median, stats["background"])
-    if background is None:
-        background = _fallback("render.background", default["background"], NO_BACKGROUND, base=True)
-    variation = _finite(np.median, stats["background_texture"])
-    if variation is None:
-        haze = _fallback("render.haze", default["haze"], NO_BACKGROUND, base=True)
-    else:
-        haze = min(3 * variation, 1.0)
-    blur = float(stats["blur"])
-    if not np.isfinite(blur):
-        blur = _fallback("render.blur", default["blur"], NO_BACKGROUND, base=True)
-    level = _finite(np.median, stats["level_objects"])
-    gain = stats["noise_gain"]
-    var_background, var_objects = (_finite(np.median, stats[k]) for k in ("noise_background", "noise_objects"))
-    if var_background is None or var_objects is None:
-        noise = _base_noise(default, "no image has 10 pixels of background and 10 inside objects")
-    elif level <= background:
-        noise = _base_noise(default, "the objects are no brighter than the background")
-    else:
-        noise = _fit_noise(var_background / gain, var_objects / gain, background=background, level=level)
-    photons, read_variance = noise
-    level = float(np.median(stats["brightness"])) if level is None else level  # objects too thin to have insides
-    noise_cv2 = (read_variance + level / photons) / max(level, 1e-3) ** 2
-    texture = float(np.sqrt(max(np.median(stats["inner_cv"]) ** 2 - noise_cv2, 0.0)))
-    return {
-        "background": round(background, 4),
-        "haze": round(haze, 4),
-        "blur": blur,
-        "photons": round(photons, 1),
-        "read_noise": round(min(float(np.sqrt(read_variance)), 1.0), 4),
-        "texture": round(min(texture, 1.0), 3),
-    }
-
-
-def _base_noise(default, reason):
-    """The base preset's ``(photons, read_noise**2)`` (`default`: its resolved render section), with a warning."""
-    photons, read_noise = default["photons"], default["read_noise"]
-    _fallback("render.photons, render.read_noise", f"{photons}, {read_noise}", reason, base=True)
-    return photons, read_noise**2
-
-
-def _fit_noise(var_background, var_objects, *, background, level):
-    """``(photons, read_noise**2)`` from the fine-scale noise variance in the background and inside objects.
-
-    Render's noise variance is ``read_noise**2 + level / photons``: solved at the two
-    levels (`level` above `background`).
-    """
-    shot = max(var_objects - var_background, 1e-12)
-    photons = (level - background) / shot
-    read_variance = var_background - background / photons
-    if read_variance < 0.04 * var_background:  # object variance is more than noise: texture takes the rest
-        read_variance = 0.04 * var_background
-        # a flat background (no variance at all) has no shot noise: as many photons as `render` allows
-        photons = background / (var_background - read_variance) if var_background > 0 else np.inf
-    return float(np.clip(photons, 10, 1e5)), read_variance

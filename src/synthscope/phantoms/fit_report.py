@@ -7,7 +7,8 @@ measures both with `synthscope.phantoms.measure`; `fit_table` prints the result.
 import numpy as np
 
 from synthscope import checks as check
-from synthscope.phantoms.fit import _clearer, _finite, _sketches, fit_preset
+from synthscope.phantoms.fit import _clearer, _sketches, fit_preset
+from synthscope.phantoms.fit_fallback import finite
 from synthscope.phantoms.measure import measure
 
 
@@ -49,7 +50,7 @@ def fit_report(images, labels, *, base="nuclei-2d", spacing=None, check_count=8,
     Returns
     -------
     preset : dict
-        As `fit_preset` (which warns, with a `synthscope.phantoms.fit.FitWarning`, of
+        As `fit_preset` (which warns, with a `synthscope.phantoms.FitWarning`, of
         each statistic the examples cannot give).
     report : dict
         ``"fitted"``: the fitted nuclei and render parameters; ``"comparison"``: the
@@ -149,16 +150,16 @@ def _text(value, digits):
 
 def _summary(stats):
     medians = {
-        k: _finite(np.median, stats[k])
+        k: finite(np.median, stats[k])
         for k in ("radius", "elongation", "solidity", "brightness", "inner_cv", "density", "background")
     }
-    noise = _finite(np.median, stats["noise_background"])
+    noise = finite(np.median, stats["noise_background"])
     return {
         **medians,
-        "radius_p05": _finite(np.percentile, stats["radius"], 5),
-        "radius_p95": _finite(np.percentile, stats["radius"], 95),
-        "background_variation": _finite(np.median, stats["background_texture"]),
-        "touching": _finite(np.mean, stats["touching"]),
+        "radius_p05": finite(np.percentile, stats["radius"], 5),
+        "radius_p95": finite(np.percentile, stats["radius"], 95),
+        "background_variation": finite(np.median, stats["background_texture"]),
+        "touching": finite(np.mean, stats["touching"]),
         "unlabelled": float(np.mean(stats["unlabelled"])),
         "count": float(stats["count"]),
         "blur": float(stats["blur"]) if np.isfinite(stats["blur"]) else None,
