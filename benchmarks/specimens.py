@@ -32,8 +32,9 @@ scored by AP@0.5 on the specimen's held-out real images), run on every specimen 
 Nothing is fitted or trained on a specimen's test images. The only model trained on a
 specimen before the benchmark is the bundled ``nuclei-fluo-2d`` (cells3d training
 slices), which every adapted model starts from. Everything is written under ``--out``
-(rerunning resumes: finished data sets and adaptations are kept); ``specimens.json``
-holds every run, ``specimens.md`` the table.
+(rerunning resumes: finished data sets, adaptations and scores are kept; several
+processes may share one ``--out`` with different ``--arms``); ``NAME/scores/ARM.json``
+holds each arm's runs, ``specimens.json`` all of them and ``specimens.md`` the table.
 """
 
 import argparse
@@ -44,7 +45,7 @@ from pathlib import Path
 
 from synthscope.adapt import adapt
 from synthscope.evaluate import downstream_benchmark
-from synthscope.io import read_dataset
+from synthscope.io import read_dataset, write_text
 from synthscope.pipeline import generate
 from synthscope.sample_data import SPECIMENS
 
@@ -94,15 +95,13 @@ def main():
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     arms = args.arms.split(",")
-    results_file = args.out / "specimens.json"
-    results = json.loads(results_file.read_text()) if results_file.is_file() else {}
     for name in args.specimens.split(","):
         specimen = SPECIMENS[name]
         train, test = specimen.load("train"), specimen.load("test")
         folder = args.out / name
-        results.setdefault(name, {})
         for arm in arms:
-            if arm in results[name]:
+            scores = folder / "scores" / f"{arm}.json"
+            if scores.is_file():
                 continue
             started = time.perf_counter()
             synthetic, extra = _source(arm, specimen, train, folder, args)
@@ -110,18 +109,29 @@ def main():
                 train, test, synthetic=synthetic, k_real=None if arm == "real" else 0, steps=args.steps, seeds=seeds
             )
             condition = "real" if arm == "real" else "synthetic"
-            results[name][arm] = {
+            result = {
                 "ap50": report["conditions"][condition]["ap50"],
                 "runs": report["conditions"][condition]["runs"],
                 "settings": report["settings"],
                 "seconds": time.perf_counter() - started,
                 **extra,
             }
-            print(f"{name} {arm}: AP@0.5 {_cell(results[name][arm]['ap50'])}", flush=True)
-            args.out.mkdir(parents=True, exist_ok=True)
-            results_file.write_text(json.dumps(results, indent=2, default=float) + "\n")
-            (args.out / "specimens.md").write_text(table(results))
-    print(table(results))
+            print(f"{name} {arm}: AP@0.5 {_cell(result['ap50'])}", flush=True)
+            write_text(scores, json.dumps(result, indent=2, default=float) + "\n")
+            results = collect(args.out)  # every arm scored so far, by any process writing to --out
+            write_text(args.out / "specimens.json", json.dumps(results, indent=2, default=float) + "\n")
+            write_text(args.out / "specimens.md", table(results))
+    print(table(collect(args.out)))
+
+
+def collect(out):
+    """``{specimen: {arm: result}}`` of every arm scored under `out`, specimens in `SPECIMENS` order."""
+    results = {}
+    for name in SPECIMENS:
+        files = sorted((out / name / "scores").glob("*.json"), key=lambda f: f.stat().st_mtime)
+        if files:
+            results[name] = {f.stem: json.loads(f.read_text()) for f in files}
+    return results
 
 
 def _source(arm, specimen, train, folder, args):
