@@ -23,6 +23,10 @@ scored by AP@0.5 on the specimen's held-out real images), run on every specimen 
 - ``ellipses+KEY`` (not run by default; e.g. ``ellipses+render.texture``): the naive
   baseline with one of its switched-off features (a key of `NAIVE`) as the fit set it,
   to find which feature of the sketches misleads a segmenter;
+- ``ARM@KEY=VALUE[@KEY=VALUE]`` (not run by default): any arm with preset settings changed
+  for its data (e.g. ``adapt-labels@refine.t_start=250``,
+  ``adapt-labels@refine.model=nuclei-fluo-2d``: the fitted preset refined by the bundled
+  model, not fine-tuned);
 - ``adapt-labels``: ``synthscope adapt`` with the training images and labels
   (fine-tuned model, fitted preset), then ``generate``;
 - ``adapt-images``: ``synthscope adapt`` with the training images only. Fine-tuning
@@ -42,6 +46,8 @@ import json
 import shutil
 import time
 from pathlib import Path
+
+import yaml
 
 from synthscope.adapt import adapt
 from synthscope.evaluate import downstream_benchmark
@@ -136,31 +142,37 @@ def collect(out):
 
 def _source(arm, specimen, train, folder, args):
     """The training pairs of `arm` (None for the real images) and what making them cost."""
-    if arm == "real":
+    kind, changes = _parse(arm)
+    if kind == "real":
         return None, {}
-    if arm in SHARED:
-        preset, settings = SHARED[arm]
-        return _pairs(
-            generate(preset, count=args.count, out=args.out / "shared" / arm, rng=SEED, settings=settings)
-        ), {}
-    adapted = _adapted(specimen, train, folder, args, labels=arm != "adapt-images")
+    if kind in SHARED:
+        preset, settings = SHARED[kind]
+        made = generate(preset, count=args.count, out=args.out / "shared" / arm, rng=SEED, settings=settings | changes)
+        return _pairs(made), {}
+    adapted = _adapted(specimen, train, folder, args, labels=kind != "adapt-images")
     preset = adapted / "preset.yaml"
-    if arm == "adapt-labels" or arm == "adapt-images":
+    if kind in ("adapt-labels", "adapt-images"):
         record = json.loads((adapted / "adapt.json").read_text())
         started = time.perf_counter()
-        data = _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED))
+        data = _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED, settings=changes))
         costs = {"adapt_seconds": record["seconds"], "adapt_cpu_seconds": record["cpu_seconds"]}
         return data, {**costs, "generate_seconds_per_item": (time.perf_counter() - started) / args.count}
-    if arm.startswith("ellipses+"):  # the naive baseline with one feature of the fitted preset back
-        settings = {key: value for key, value in NAIVE.items() if key != arm.removeprefix("ellipses+")}
+    if kind.startswith("ellipses+"):  # the naive baseline with one feature of the fitted preset back
+        settings = {key: value for key, value in NAIVE.items() if key != kind.removeprefix("ellipses+")}
     else:
-        settings = {"refine.model": None} if arm == "fit-sketches" else NAIVE
-    return _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED, settings=settings)), {}
+        settings = {"refine.model": None} if kind == "fit-sketches" else NAIVE
+    return _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED, settings=settings | changes)), {}
+
+
+def _parse(arm):
+    """``"adapt-labels@refine.t_start=250"`` -> ``("adapt-labels", {"refine.t_start": 250})``."""
+    kind, *changes = arm.split("@")
+    return kind, {key: yaml.safe_load(value) for key, value in (change.split("=", 1) for change in changes)}
 
 
 def _adapted(specimen, train, folder, args, *, labels):
     """The folder of ``adapt`` on the training split, with or without its labels (made once)."""
-    out = folder / ("adapt-labels" if labels else "adapt-images") / "adapted"
+    out = folder / "adapted" / ("labels" if labels else "images")
     if (out / "adapt.json").is_file():
         return out
     if not labels:  # fine-tuning reads no labels: the labelled run's model is this run's too

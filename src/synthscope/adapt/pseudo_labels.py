@@ -15,11 +15,13 @@ from synthscope.errors import InputError
 # Foreground pieces smaller than this share of the median piece are noise, not nuclei.
 SMALLEST_SHARE = 0.1
 # Seeds of touching nuclei: maxima of the distance to the background at least this many
-# median radii apart (two nuclei closer than that are taken as one).
-SEED_SPACING = 0.7
+# median inner radii apart (two nuclei closer than that are taken as one). With sigma 2,
+# 1.3 found the nuclei of the training splits of cells3d, HeLa and CHO best (AP@0.5
+# 0.75, 0.70, 0.83 against their labels; 0.7 and sigma 1: 0.60, 0.64, 0.68).
+SEED_SPACING = 1.3
 
 
-def label_nuclei(image: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
+def label_nuclei(image: np.ndarray, *, sigma: float = 2.0) -> np.ndarray:
     """Return instance labels of the bright nuclei of a fluorescence image (2D or 3D).
 
     Otsu's threshold of the smoothed image gives the foreground; touching nuclei are cut
@@ -51,7 +53,7 @@ def label_nuclei(image: np.ndarray, *, sigma: float = 1.0) -> np.ndarray:
     >>> image = 0.1 + 0.6 * (truth > 0) + np.random.default_rng(0).normal(0, 0.03, truth.shape)
     >>> found = label_nuclei(image)
     >>> int(found.max()), [int((found == i).sum()) for i in (1, 2)]
-    (2, [196, 400])
+    (2, [192, 397])
     """
     image = np.asarray(image, np.float32)
     smooth = filters.gaussian(image, sigma=sigma)
