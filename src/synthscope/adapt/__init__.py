@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from synthscope.adapt.finetune import finetune
+from synthscope.adapt.finetune import LEARNING_RATE, finetune
 from synthscope.adapt.pseudo_labels import label_nuclei
 from synthscope.adapt.report import loss_text, write_report
 from synthscope.errors import InputError
@@ -168,7 +168,7 @@ def _write_card(folder, record, normalisation):
         "# Adapted model",
         "",
         f"- Made by `synthscope adapt` from `{training['base']}`, fine-tuned for {training['steps']} "
-        f"steps at learning rate 2e-4 on {record['images']} image(s) of the user's specimen.",
+        f"steps at learning rate {LEARNING_RATE:g} on {record['images']} image(s) of the user's specimen.",
         f"- Intensities: {json.dumps(normalisation or {'method': 'as given, in [0, 1]'})}.",
         f"- Training: {training['seconds'] / 60:.1f} minutes ({training['cpu_seconds'] / 60:.1f} CPU minutes); "
         f"loss {loss_text(training['first_loss'])} -> {loss_text(training['final_loss'])}.",

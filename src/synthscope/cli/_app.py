@@ -53,6 +53,26 @@ def progress_bar(description):
         progress.stop()
 
 
+@contextlib.contextmanager
+def one_line_warnings(category):
+    """Print each warning of `category` raised inside as one yellow line; yield the list of their messages.
+
+    Other warnings are shown as Python shows them, after the block.
+    """
+    import warnings
+
+    notes = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", category)
+        yield notes
+    for warning in caught:
+        if issubclass(warning.category, category):
+            notes.append(str(warning.message))
+            console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False, soft_wrap=True)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+
+
 def parse_settings(pairs):
     """Turn ``["a.b=1", "c=x"]`` from ``--set`` into ``{"a.b": 1, "c": "x"}`` (YAML scalars)."""
     import yaml

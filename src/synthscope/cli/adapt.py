@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, parse_percentiles, progress_bar
+from synthscope.cli._app import app, console, one_line_warnings, parse_percentiles, progress_bar
 
 
 @app.command()
@@ -27,6 +27,7 @@ def adapt(
     from synthscope.errors import InputError
     from synthscope.intensity import percentile_normalize
     from synthscope.io import read_images
+    from synthscope.phantoms import FitWarning
 
     low, high = parse_percentiles(percentiles)
     named = _frames(read_images(images), images)
@@ -44,7 +45,10 @@ def adapt(
         if missing:
             raise InputError(f"--labels {labels}: no labels for {', '.join(missing[:3])}")
         annotation = [by_name[name] for name, _, _ in named]
-    with progress_bar("adapt") as callback:  # the stage (fit, training, report) and the loss beside the bar
+    with (
+        one_line_warnings(FitWarning),  # statistics the images cannot give, after the bar
+        progress_bar("adapt") as callback,  # the stage (fit, training, report) and the loss beside the bar
+    ):
         preset = adapt_specimen(
             pictures,
             out,

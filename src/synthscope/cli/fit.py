@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, parse_percentiles
+from synthscope.cli._app import app, console, one_line_warnings, parse_percentiles
 
 
 @app.command()
@@ -31,7 +31,6 @@ def fit(
     each, also listed under "warnings" in the fit report.
     """
     import json
-    import warnings
 
     import numpy as np
     import yaml
@@ -53,16 +52,8 @@ def fit(
     labels = [labels for _, _, labels in pairs]
     spacing = spacings[0] if all(s == spacings[0] and None not in s for s in spacings) else None
     base = base or ("nuclei-2d" if np.ndim(images[0]) == 2 else "nuclei-3d")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitWarning)
+    with one_line_warnings(FitWarning) as notes:
         preset, report = fit_report(images, labels, base=base, spacing=spacing, check_count=check, rng=seed)
-    notes = []
-    for warning in caught:  # fit warnings as one line each; anything else as Python shows it
-        if issubclass(warning.category, FitWarning):
-            notes.append(str(warning.message))
-            console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False, soft_wrap=True)
-        else:
-            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     report.update(annotated=str(annotated), base=base, percentiles=percentiles, spacing=spacing, warnings=notes)
     header = (
         f"# Fitted by `synthscope fit {annotated}` from {report['images']} image(s), {report['objects']} "
