@@ -122,3 +122,13 @@ def test_bad_input_is_refused_before_anything_is_written(specimen, tmp_path, cas
     with pytest.raises(InputError, match=message):
         adapt(arguments.pop("images"), out, steps=2, **arguments)
     assert not out.exists() or [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_finetune_fits_its_steps_to_the_budget_and_keeps_them_on_resume(specimen, tiny_model, tmp_path):
+    from synthscope.adapt.finetune import FEWEST_STEPS, finetune
+
+    images, _ = specimen
+    first = finetune(images, tmp_path / "model", base=tiny_model, seconds=1e-3)
+    assert first["steps"] == FEWEST_STEPS and load_denoiser(tmp_path / "model").extra["steps"] == FEWEST_STEPS
+    again = finetune(images, tmp_path / "model", base=tiny_model, seconds=1e6)  # the planned steps, already done
+    assert again["steps"] == FEWEST_STEPS and again["final_loss"] is None

@@ -11,8 +11,8 @@ import numpy as np
 
 from synthscope.io import write_text
 
-# A fine-tuning step costs about what a training step does; the budget sets how many run.
-FEWEST_STEPS, MOST_STEPS = 100, 2000
+# The budget sets how many steps run, at most the 1000 that benchmarks/specimens.py measured.
+FEWEST_STEPS, MOST_STEPS = 100, 1000
 LEARNING_RATE = 2e-4  # below the 5e-4 of training from scratch: the start is already a nuclei model
 PROBE_STEPS = 4
 
