@@ -201,20 +201,22 @@ def _cell(summary):
 
 
 def table(results):
-    """One row per specimen, one column per arm: AP@0.5 mean ± sd, and the share of real."""
-    arms = list(dict.fromkeys(arm for by_arm in results.values() for arm in by_arm))
-    lines = ["| specimen | " + " | ".join(arms) + " |", "| --- |" + " --- |" * len(arms)]
-    for name, by_arm in results.items():
-        real = by_arm.get("real", {}).get("ap50", {}).get("mean")
+    """One row per arm, one column per specimen: AP@0.5 mean ± sd, and the share of real."""
+    names = list(results)
+    seen_arms = list(dict.fromkeys(arm for by_arm in results.values() for arm in by_arm))
+    arms = [arm for arm in ARMS if arm in seen_arms] + [arm for arm in seen_arms if arm not in ARMS]
+    lines = ["| arm | " + " | ".join(names) + " |", "| --- |" + " --- |" * len(names)]
+    for arm in arms:
         cells = []
-        for arm in arms:
-            if arm not in by_arm:
+        for name in names:
+            result, real = results[name].get(arm), results[name].get("real", {}).get("ap50", {}).get("mean")
+            if result is None:
                 cells.append("")
                 continue
-            share = f" ({by_arm[arm]['ap50']['mean'] / real:.0%})" if real and arm != "real" else ""
+            share = f" ({result['ap50']['mean'] / real:.0%})" if real and arm != "real" else ""
             seen = " (model saw this specimen)" if (name, arm) in SEEN else ""
-            cells.append(_cell(by_arm[arm]["ap50"]) + share + seen)
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            cells.append(_cell(result["ap50"]) + share + seen)
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
