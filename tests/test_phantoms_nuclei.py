@@ -239,3 +239,11 @@ def test_new_options_work_in_3d_and_keep_density_as_coverage():
         )
     ]
     assert covered[1] == pytest.approx(covered[0], abs=0.05)  # smaller sections and daughters: more of them
+
+
+def test_a_density_is_a_target_but_a_count_is_a_promise():
+    crowded = dict(radius=(8, 9), max_overlap=0, min_distance=17, rng=0)
+    item = nuclei((96, 96), density=0.6, **crowded)  # implies 24 nuclei; 23 fit with this seed
+    assert int(item.labels.max()) == len(item.metadata["objects"]) == 23
+    with pytest.raises(InputError, match="cannot place 24 nuclei: only 23 fit"):
+        nuclei((96, 96), count=24, **crowded)

@@ -260,7 +260,8 @@ def nuclei(
     >>> int(item.labels.max()), int(item.masks["out_of_plane"].max())
     (10, 10)
     """
-    p = NucleiRecipe.of(recipe, **params).resolve(shape, spacing)
+    recipe = NucleiRecipe.of(recipe, **params)
+    p = recipe.resolve(shape, spacing)
     rng = check.as_rng(rng)
     shape = p["shape"]
     propose = propose_centres(
@@ -287,6 +288,7 @@ def nuclei(
         rng=rng,
         what="nuclei",
         sizes=None if kinds is None else np.where(kinds == PAIR, 2, 1),
+        strict=recipe.count is not None,  # a density is a target: as many as fit when an image is crowded
     )
     for record in records:
         if record.get("pair"):  # drawn as the offset to the other daughter, whose id is known now

@@ -64,7 +64,19 @@ def propose_centres(shape, *, clusters, cluster_spread, scale, rng):
 
 
 def place(
-    shape, count, draw, *, max_overlap, min_distance=0.0, region=None, propose, scale, rng, what="objects", sizes=None
+    shape,
+    count,
+    draw,
+    *,
+    max_overlap,
+    min_distance=0.0,
+    region=None,
+    propose,
+    scale,
+    rng,
+    what="objects",
+    sizes=None,
+    strict=True,
 ):
     """Place `count` objects drawn by ``draw(centre, rng) -> (Star, record)``.
 
@@ -75,6 +87,9 @@ def place(
         a pair). `draw` is then called as ``draw(centre, rng, i)`` with the placement's index
         ``i`` (the same until it succeeds) and returns a list of ``sizes[i]``
         ``(Star, record)``; None places one object at a time.
+    strict : bool, optional
+        Whether fewer than `count` objects is an error; otherwise as many as fit are
+        placed (`count` is a target, as a density is).
 
     Returns ``(labels, stars, records)``: labels ``1..count`` in placement order (members of
     a group consecutive), the placed shapes, and their records (dicts from `draw`) with
@@ -84,7 +99,7 @@ def place(
     Raises
     ------
     InputError
-        ``cannot place N objects: only M fit ...`` when `count` cannot be reached.
+        ``cannot place N objects: only M fit ...`` when `strict` and `count` cannot be reached.
 
     Examples
     --------
@@ -144,7 +159,7 @@ def place(
         else:
             placements += 1
             centres = np.vstack([centres, *(member.center for member, _ in group)])
-    if len(stars) < count:
+    if strict and len(stars) < count:
         raise InputError(
             f"cannot place {count} {what}: only {len(stars)} fit with max_overlap={max_overlap:g} and "
             f"min_distance={min_distance:g}; lower the count or density, or the radius"
