@@ -95,8 +95,6 @@ def nuclei_2d(split, *, scale=0.5, percentiles=(1.0, 99.8)):
     labels : ndarray of uint16, shape (S, Y, X)
         Instance labels of each slice, numbered 1..N per slice.
     """
-    from skimage.segmentation import relabel_sequential
-    from skimage.transform import rescale
 
     if split not in NUCLEI_SPLITS:
         raise InputError(f"split must be one of {sorted(NUCLEI_SPLITS)}, got {split!r}")
@@ -104,13 +102,21 @@ def nuclei_2d(split, *, scale=0.5, percentiles=(1.0, 99.8)):
     volume = percentile_normalize(volume, *percentiles, dtype=None)
     images, masks = [], []
     for z in NUCLEI_SPLITS[split]:
-        image, mask = volume[z], labels[z]
-        if scale != 1:
-            image = rescale(image, scale, anti_aliasing=True, preserve_range=True)
-            mask = rescale(mask, scale, order=0, anti_aliasing=False, preserve_range=True)
+        image, mask = _zoomed(volume[z], labels[z], scale)
         images.append(image.astype(np.float32))
-        masks.append(relabel_sequential(mask.astype(np.uint32))[0].astype(np.uint16))
+        masks.append(mask)
     return np.stack(images), np.stack(masks)
+
+
+def _zoomed(image, labels, scale):
+    """A slice and its labels zoomed by `scale` (image anti-aliased, labels nearest), labels renumbered 1..N."""
+    from skimage.segmentation import relabel_sequential
+    from skimage.transform import rescale
+
+    if scale != 1:
+        image = rescale(image, scale, anti_aliasing=True, preserve_range=True)
+        labels = rescale(labels, scale, order=0, anti_aliasing=False, preserve_range=True)
+    return image, relabel_sequential(labels.astype(np.uint32))[0].astype(np.uint16)
 
 
 def nuclei_2d_out_of_plane(split, *, reach=2.0, scale=0.5):
@@ -223,8 +229,6 @@ FRAME_SPLITS = {"train": range(0, 10), "test": range(14, 20)}
 
 
 def _frames(image_name, labels_name, split, *, plane=None, scale=1.0, percentiles=(1.0, 99.8)):
-    from skimage.segmentation import relabel_sequential
-    from skimage.transform import rescale
 
     if split not in FRAME_SPLITS:
         raise InputError(f"split must be one of {sorted(FRAME_SPLITS)}, got {split!r}")
@@ -232,12 +236,9 @@ def _frames(image_name, labels_name, split, *, plane=None, scale=1.0, percentile
     images, masks = [], []
     for t in FRAME_SPLITS[split]:
         image, mask = (frames[t], annotations[t]) if plane is None else (frames[t, plane], annotations[t, plane])
-        image = percentile_normalize(image, *percentiles, dtype=None)
-        if scale != 1:
-            image = rescale(image, scale, anti_aliasing=True, preserve_range=True)
-            mask = rescale(mask, scale, order=0, anti_aliasing=False, preserve_range=True)
+        image, mask = _zoomed(percentile_normalize(image, *percentiles, dtype=None), mask, scale)
         images.append(np.clip(image, 0, 1).astype(np.float32))
-        masks.append(relabel_sequential(mask.astype(np.uint32))[0].astype(np.uint16))
+        masks.append(mask)
     return np.stack(images), np.stack(masks)
 
 
