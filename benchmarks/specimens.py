@@ -16,8 +16,8 @@ scored by AP@0.5 on the specimen's held-out real images), run on every specimen 
   images of their own would run it;
 - ``broad-sketches`` and ``broad``: the zero-shot preset ``nuclei-2d-broad`` (every image
   draws its own sizes, density, brightness, blur, noise, texture), as sketches and refined
-  by its model (``nuclei-fluo-2d``, trained on cells3d: on cells3d this arm is not
-  left out of the model's training specimens, and the table marks it);
+  by its model trained on every specimen but the one scored
+  (``scripts/train_broad_model.py --without NAME --out BROAD_MODELS/without-NAME``);
 - ``fit-sketches``: sketches of the preset ``synthscope fit`` makes from the training
   labels, not refined;
 - ``ellipses+KEY`` (not run by default; e.g. ``ellipses+render.texture``): the naive
@@ -49,7 +49,8 @@ from pathlib import Path
 
 import yaml
 
-from synthscope.adapt import adapt
+from synthscope.adapt import BASE, adapt
+from synthscope.diffusion import load_denoiser
 from synthscope.evaluate import downstream_benchmark
 from synthscope.io import read_dataset, write_text
 from synthscope.pipeline import generate
@@ -68,7 +69,7 @@ ARMS = (
 # Arms whose data do not depend on the specimen: made once, under OUT/shared.
 SHARED = {
     "nuclei-2d": ("nuclei-2d", {}),
-    "broad": ("nuclei-2d-broad", {}),
+    "broad": ("nuclei-2d-broad", {}),  # with refine.model set; without it, see _source
     "broad-sketches": ("nuclei-2d-broad", {"refine.model": None}),
 }
 # What makes the ellipse baseline naive: everything but size, density, brightness, blur and noise off.
@@ -86,7 +87,7 @@ NAIVE = {
 }
 SEED = 1000  # base seed of every generated data set
 # Arm and specimen pairs whose refinement model was trained on that specimen's training images.
-SEEN = {("cells3d", "nuclei-2d"), ("cells3d", "broad")}
+SEEN = {("cells3d", "nuclei-2d"), ("cells3d", "broad@refine.model=nuclei-fluo-2d@refine.condition=null")}
 
 
 def main():
@@ -98,6 +99,12 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--steps", type=int, default=600, help="segmenter training steps")
     parser.add_argument("--adapt-steps", type=int, default=1000, help="fine-tuning steps of adapt")
+    parser.add_argument(
+        "--broad-models",
+        type=Path,
+        default=Path("runs/broad-models"),
+        help="folder of the broad preset's models trained without each specimen (without-NAME)",
+    )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     arms = args.arms.split(",")
@@ -145,11 +152,18 @@ def _source(arm, specimen, train, folder, args):
     kind, changes = _parse(arm)
     if kind == "real":
         return None, {}
+    if kind == "broad" and "refine.model" not in changes:  # its model without this specimen's images
+        model = args.broad_models / f"without-{specimen.name}"
+        if not (model / "config.json").is_file():
+            raise SystemExit(f"{model}: make it with scripts/train_broad_model.py --without {specimen.name}")
+        settings = {"refine.model": str(model.resolve())} | changes
+        return _pairs(generate("nuclei-2d-broad", count=args.count, out=folder / arm, rng=SEED, settings=settings)), {}
     if kind in SHARED:
         preset, settings = SHARED[kind]
         made = generate(preset, count=args.count, out=args.out / "shared" / arm, rng=SEED, settings=settings | changes)
         return _pairs(made), {}
-    adapted = _adapted(specimen, train, folder, args, labels=kind != "adapt-images")
+    base = changes.pop("base", None)  # an adapt option, not a preset setting
+    adapted = _adapted(specimen, train, folder, args, labels=kind != "adapt-images", base=base)
     preset = adapted / "preset.yaml"
     if kind in ("adapt-labels", "adapt-images"):
         record = json.loads((adapted / "adapt.json").read_text())
@@ -170,13 +184,18 @@ def _parse(arm):
     return kind, {key: yaml.safe_load(value) for key, value in (change.split("=", 1) for change in changes)}
 
 
-def _adapted(specimen, train, folder, args, *, labels):
-    """The folder of ``adapt`` on the training split, with or without its labels (made once)."""
-    out = folder / "adapted" / ("labels" if labels else "images")
+def _adapted(specimen, train, folder, args, *, labels, base=None):
+    """The folder of ``adapt`` on the training split, with or without its labels (made once).
+
+    `base` is the model fine-tuned (adapt's default when None).
+    """
+    out = folder / "adapted" / (("labels" if labels else "images") + (f"-{base}" if base else ""))
     if (out / "adapt.json").is_file():
         return out
-    if not labels:  # fine-tuning reads no labels: the labelled run's model is this run's too
-        model = _adapted(specimen, train, folder, args, labels=True) / "model"
+    options = {} if base is None else {"base": base}
+    if not labels and not load_denoiser(base or BASE).config.condition_channels:
+        # an unconditional model reads no labels: the labelled run's model is this run's too
+        model = _adapted(specimen, train, folder, args, labels=True, base=base) / "model"
         shutil.copytree(model, out / "model", dirs_exist_ok=True)
     images, annotation = train
     adapt(
@@ -187,6 +206,7 @@ def _adapted(specimen, train, folder, args, *, labels):
         steps=args.adapt_steps,
         normalisation={"method": "percentile", "low": 1.0, "high": 99.8, "of": "each image"},
         rng=0,
+        **options,
     )
     return out
 

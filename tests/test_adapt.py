@@ -77,6 +77,27 @@ def test_adapt_writes_a_preset_that_generates_with_its_own_model(specimen, tiny_
     assert loaded["refine"]["model"] == str((out / "model").resolve())
 
 
+@pytest.mark.parametrize("with_labels", [True, False])
+def test_a_mask_conditioned_base_is_fine_tuned_on_the_masks_and_refines_with_them(specimen, tmp_path, with_labels):
+    images, labels = specimen
+    base = tmp_path / "masked"
+    save_denoiser(build_denoiser(channels=(8, 8, 8), patch_size=(32, 32), condition_channels=1), base)
+    preset_path = adapt(images, tmp_path / "mine", labels=labels if with_labels else None, steps=2, base=base)
+    assert yaml.safe_load(preset_path.read_text())["refine"]["condition"] == "mask"
+    assert load_denoiser(tmp_path / "mine" / "model").config.condition_channels == 1
+    result = CliRunner().invoke(app, ["generate", str(preset_path), "-n", "1", "-o", str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_base_with_two_condition_channels_is_refused_before_any_work(specimen, tmp_path):
+    images, labels = specimen
+    base = tmp_path / "two"
+    save_denoiser(build_denoiser(channels=(8, 8, 8), patch_size=(32, 32), condition_channels=2), base)
+    with pytest.raises(InputError, match="conditions on the mask only"):
+        adapt(images, tmp_path / "mine", labels=labels, steps=2, base=base)
+    assert not (tmp_path / "mine").exists()
+
+
 def test_generate_uses_the_adapted_model(specimen, tiny_model, tmp_path):
     images, labels = specimen
     preset_path = adapt(images, tmp_path / "mine", labels=labels, steps=2, base=tiny_model)

@@ -30,7 +30,10 @@ from synthscope.adapt.report import loss_text, write_report
 from synthscope.errors import InputError
 from synthscope.io import write_text
 
-__all__ = ["adapt", "label_nuclei", "finetune", "REFINE"]
+__all__ = ["adapt", "label_nuclei", "finetune", "BASE", "REFINE"]
+
+#: The bundled model that adapt fine-tunes unless told otherwise.
+BASE = "nuclei-fluo-2d"
 
 #: How an adapted preset refines: its own model, plain SDEdit from t=200, the empty background
 #: held. On the three specimens of benchmarks/specimens.py, t=200 gave a mean AP@0.5 of
@@ -51,7 +54,7 @@ def adapt(
     minutes: float = 20.0,
     steps: int | None = None,
     normalisation: dict | None = None,
-    base: str | Path = "nuclei-fluo-2d",
+    base: str | Path = BASE,
     rng: int = 0,
     callback: Callable[..., None] | None = None,
 ) -> Path:
@@ -76,7 +79,9 @@ def adapt(
     normalisation : dict, optional
         How the images were mapped to [0, 1], recorded in the model config.
     base : str or Path, optional
-        The unconditional 2D model fine-tuned: a bundled name or a model folder.
+        The 2D model fine-tuned: a bundled name or a model folder, unconditional or
+        conditioned on the nuclei mask (then fine-tuned on the labels' or the found
+        nuclei's mask, and the preset refines with ``refine.condition: mask``).
     rng : int, optional
         Seed of the fit's calibration, the training and the report's items.
     callback : callable, optional
@@ -97,13 +102,14 @@ def adapt(
 
     began, cpu_began = time.perf_counter(), time.process_time()
     images = _check(images, labels, out)
+    condition = _condition_of(base)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     _progress(callback, 0, 3, stage="fitting the preset")
     examples = list(labels) if labels is not None else [label_nuclei(image) for image in images]
     preset, report = fit_report(images, examples, spacing=spacing, check_count=4, rng=rng)
     preset["shape"] = [min(int(s), LARGEST_SIDE) for s in preset["shape"]]
-    preset["refine"] = dict(REFINE)
+    preset["refine"] = dict(REFINE, condition=condition)
     preset["description"] = (
         f"Adapted by synthscope adapt to {len(images)} image(s) "
         f"({'labelled' if labels is not None else 'nuclei found without labels'}); refined by model/."
@@ -114,6 +120,7 @@ def adapt(
     training = finetune(
         images,
         out / "model",
+        masks=examples if condition else None,
         base=base,
         seconds=budget,
         steps=steps,
@@ -139,6 +146,16 @@ def adapt(
     write_text(out / "adapt.json", json.dumps(record, indent=2, default=float) + "\n")
     _progress(callback, 3, 3, stage="done")
     return preset_path
+
+
+def _condition_of(base):
+    """The ``refine.condition`` of a model fine-tuned from `base`: None or ``"mask"``."""
+    from synthscope.diffusion import load_denoiser
+
+    channels = load_denoiser(base).config.condition_channels
+    if channels > 1:
+        raise InputError(f"base model {base}: {channels} condition channels; adapt conditions on the mask only")
+    return "mask" if channels else None
 
 
 def _check(images, labels, out):

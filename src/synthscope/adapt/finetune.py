@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synthscope.errors import InputError
 from synthscope.io import write_text
 
 # The budget sets how many steps run, at most the 1000 that benchmarks/specimens.py measured.
@@ -21,6 +22,7 @@ def finetune(
     images: Sequence[np.ndarray],
     out: str | Path,
     *,
+    masks: Sequence[np.ndarray] | None = None,
     base: str = "nuclei-fluo-2d",
     seconds: float | None = None,
     steps: int | None = None,
@@ -39,10 +41,14 @@ def finetune(
     ----------
     images : sequence of ndarray
         2D images in [0, 1], at least the model's patch size.
+    masks : sequence of ndarray, optional
+        The objects' foreground (or instance labels) of each image: the condition of a
+        mask-conditioned `base`, which needs them; an unconditional `base` takes none.
     out : str or Path
         The model folder (checkpointed as training goes; resumed if it holds a run).
     base : str, optional
-        A bundled unconditional 2D model (or a model folder) to start from.
+        A bundled 2D model (or a model folder) to start from, unconditional or conditioned
+        on the nuclei mask.
     seconds, steps : optional
         The time budget of the training, or a fixed step count (one of them).
     normalisation : dict, optional
@@ -62,7 +68,11 @@ def finetune(
     model = load_denoiser(base)
     config = dataclasses.replace(model.config, normalisation=normalisation or {"method": "as given, in [0, 1]"})
     model.config = config
-    patches = PatchSampler(list(images), patch_size=config.patch_size)
+    if (masks is not None) != (config.condition_channels == 1) or config.condition_channels > 1:
+        wants = "a nuclei mask per image" if config.condition_channels == 1 else "no masks"
+        raise InputError(f"base model {base}: takes {config.condition_channels} condition channels, so {wants}")
+    conditions = None if masks is None else [(np.asarray(mask) > 0).astype(np.float32) for mask in masks]
+    patches = PatchSampler(list(images), patch_size=config.patch_size, conditions=conditions)
     plan_file = out / "finetune.json"
     if plan_file.is_file():
         steps = json.loads(plan_file.read_text())["steps"]
