@@ -6,15 +6,22 @@ are brought into agreement with the image; the result is a data set a segmenter 
 train on.
 """
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+
+from synthscope.errors import InputError
+from synthscope.item import Item
+
+# Idle OpenMP threads sleep instead of spinning: spinning threads made network passes up
+# to 20x slower on a machine shared with other processes (docs/benchmarks.md). OpenMP
+# reads this when torch is first imported, which none of the imports above does; a value
+# the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     __version__ = version("synthscope")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
-
-from synthscope.errors import InputError
-from synthscope.item import Item
 
 __all__ = ["InputError", "Item", "ItemMaker", "__version__", "generate", "make_item"]
 

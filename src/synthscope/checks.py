@@ -1,5 +1,5 @@
-"""Checks of user values (preset keys, generator and refinement parameters): each raises `InputError` naming
-the key and the allowed range."""
+"""Checks of user values (preset keys, generator and refinement parameters, input images): each raises
+`InputError` naming the key or file and what is allowed."""
 
 import numbers
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ Rng = int | np.random.Generator | None
 
 def check_shape(shape, *, ndims=(2, 3), minimum=8):
     """Return `shape` as a tuple of ints after checking its length and sizes."""
-    if isinstance(shape, numbers.Integral) or not all(isinstance(s, numbers.Integral) for s in shape):
+    if not isinstance(shape, (Sequence, np.ndarray)) or not all(isinstance(s, numbers.Integral) for s in shape):
         raise InputError(f"shape must be a list of {' or '.join(map(str, ndims))} integers, got {shape!r}")
     shape = tuple(int(s) for s in shape)
     if len(shape) not in ndims:
@@ -55,6 +55,28 @@ def check_choice(value, key, choices):
     if value not in choices:
         raise InputError(f"{key} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def check_finite(array, name):
+    """Return `array` after checking that it holds no NaN or infinite value.
+
+    Integer arrays always pass; the check costs one pass over a float array.
+
+    Examples
+    --------
+    >>> check_finite(np.array([0.5, np.nan]), "a.tif")
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: a.tif: 1 of 2 values are NaN or infinite; intensities must be finite numbers
+    """
+    array = np.asarray(array)
+    if array.dtype.kind in "fc":
+        bad = array.size - np.count_nonzero(np.isfinite(array))
+        if bad:
+            raise InputError(
+                f"{name}: {bad} of {array.size} values are NaN or infinite; intensities must be finite numbers"
+            )
+    return array
 
 
 def check_spacing(spacing, ndim):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from synthscope.annotate.check import find_empty_labels, find_unlabeled
-from synthscope.annotate.update import update_labels
+from synthscope.annotate.update import check_frames, update_labels
 from synthscope.errors import InputError
 
 # Each round removes labels for good or labels new pixels, so it ends; this only guards a bug.
@@ -140,9 +140,7 @@ def reconcile_labels(image, labels, *, reference, polarity="bright", band=2, fra
 
 def _new_masks(image, blobs, *, band, frames):
     """The blobs with their edges moved to the image's edges (a blob that would break up stays as found)."""
-    if frames:
-        return np.stack([_new_masks(image[t], blobs[t], band=band, frames=False) for t in range(blobs.shape[0])])
-    masks, _ = update_labels(image, blobs, band=band)
+    masks, _ = update_labels(image, blobs, band=band, frames=frames)
     return masks
 
 
@@ -153,6 +151,5 @@ def _arrays(image, labels, reference, frames):
             raise InputError(f"{name} shape {array.shape} differs from labels shape {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer) or (labels.size and labels.min() < 0):
         raise InputError("labels must be non-negative integers")
-    if frames and labels.ndim < 3:
-        raise InputError(f"frames: a time-lapse has a time axis and 2 or 3 spatial axes, got shape {labels.shape}")
+    check_frames(labels, frames)
     return image, labels, reference

@@ -8,7 +8,7 @@ from skimage.segmentation import watershed
 from synthscope.errors import InputError
 
 
-def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5):
+def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5, frames=False):
     """Move every object's edge to the nearest image edge within `band` pixels.
 
     Each object's mask eroded by `band` is its seed and everything farther than
@@ -32,6 +32,11 @@ def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5):
         Gaussian sigma applied before the gradient, against noise.
     min_iou : float, optional
         Changes that leave an object with a lower IoU against its old mask are refused.
+    frames : bool, optional
+        The first axis is time: each frame is updated on its own, so that no object
+        spreads into a frame where it is not (a track's frames stay its frames).
+        An object's IoU is then over all its frames, and it is refused when its
+        change is refused in any frame.
 
     Returns
     -------
@@ -52,6 +57,13 @@ def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5):
     True
     >>> sorted(report["iou"])
     [7]
+
+    A time-lapse keeps each object in its own frames:
+
+    >>> movie = np.stack([labels, np.zeros_like(labels)])
+    >>> updated, _ = update_labels(np.stack([image, image]), movie, band=3, frames=True)
+    >>> bool(updated[0].any()), bool(updated[1].any())
+    (True, False)
     """
     image = np.asarray(image)
     labels = np.asarray(labels)
@@ -61,6 +73,9 @@ def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5):
         raise InputError("labels must be non-negative integers")
     if band < 1:
         raise InputError(f"band must be at least 1 pixel, got {band}")
+    check_frames(labels, frames)
+    if frames:
+        return _update_frames(image, labels, band=band, smoothing=smoothing, min_iou=min_iou)
 
     ids = np.unique(labels)
     ids = ids[ids != 0]
@@ -95,6 +110,29 @@ def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5):
     for obj in refused:
         updated[labels == obj] = obj
     return updated, {"iou": ious, "refused": refused, "mean_iou": float(np.mean(list(ious.values())))}
+
+
+def check_frames(labels, frames):
+    """Refuse `frames` for labels that are not a stack of 2D or 3D frames."""
+    if frames and labels.ndim < 3:
+        raise InputError(f"frames: a time-lapse has a time axis and 2 or 3 spatial axes, got shape {labels.shape}")
+
+
+def _update_frames(image, labels, **options):
+    """`update_labels` frame by frame; each object's IoU over all its frames."""
+    results = [update_labels(frame, frame_labels, **options) for frame, frame_labels in zip(image, labels)]
+    updated = np.stack([frame_labels for frame_labels, _ in results])
+    refused = sorted({obj for _, report in results for obj in report["refused"]})
+    old, new, kept = (_sizes(array) for array in (labels, updated, np.where(labels == updated, labels, 0)))
+    ious = {obj: kept.get(obj, 0) / (size + new.get(obj, 0) - kept.get(obj, 0)) for obj, size in old.items()}
+    mean = float(np.mean(list(ious.values()))) if ious else float("nan")
+    return updated, {"iou": ious, "refused": refused, "mean_iou": mean}
+
+
+def _sizes(labels):
+    """Pixels per object id: ``{id: count}``."""
+    ids, counts = np.unique(labels[labels > 0], return_counts=True)
+    return {int(obj): int(count) for obj, count in zip(ids, counts)}
 
 
 def _seeds(labels, *, band):

@@ -3,6 +3,10 @@
 Only this package parses arguments; it holds no logic of its own. Heavy libraries
 (torch, MONAI) are imported inside command bodies, after parsing, so that
 ``synthscope --help`` answers at once.
+
+Results (tables, lists) go to stdout through `output`; progress, warnings and errors go
+to stderr through `console`. Neither interprets rich markup, so a message or a path
+that holds ``[...]`` prints as it is.
 """
 
 import contextlib
@@ -10,6 +14,7 @@ import contextlib
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 app = typer.Typer(
     name="synthscope",
@@ -18,7 +23,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
+output = Console(markup=False, highlight=False, soft_wrap=True)
+
+AXES = typer.Option(
+    None,
+    "--axes",
+    help="Axes of the input images, one letter per dimension from TCZYX (e.g. ZYX), for files that do not name them.",
+)
+
+
+def print_error(message):
+    """Print `message` as one red ``error:`` line on stderr."""
+    console.print(Text.assemble(("error:", "red"), " ", str(message)))
+
+
+def print_warning(message):
+    """Print `message` as one yellow ``warning:`` line on stderr."""
+    console.print(Text.assemble(("warning:", "yellow"), " ", str(message)))
 
 
 @contextlib.contextmanager
@@ -36,7 +58,7 @@ def progress_bar(description):
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[info]}"),
+        TextColumn("{task.fields[info]}", markup=False),
     )
     progress = Progress(*columns, console=console, transient=False)
     task = progress.add_task(description, total=None, info="")
@@ -50,7 +72,8 @@ def progress_bar(description):
     try:
         yield callback
     finally:
-        progress.stop()
+        if progress.live.is_started:  # a bar never shown leaves no empty line
+            progress.stop()
 
 
 @contextlib.contextmanager
@@ -68,7 +91,7 @@ def one_line_warnings(category):
     for warning in caught:
         if issubclass(warning.category, category):
             notes.append(str(warning.message))
-            console.print(f"[yellow]warning:[/yellow] {warning.message}", highlight=False, soft_wrap=True)
+            print_warning(warning.message)
         else:
             warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, one_line_warnings, parse_percentiles, progress_bar
+from synthscope.cli._app import AXES, app, console, one_line_warnings, parse_percentiles, progress_bar
 
 
 @app.command()
@@ -21,6 +21,7 @@ def adapt(
     percentiles: str = typer.Option("1,99.8", "--percentiles", help="LOW,HIGH: each image's percentiles -> [0, 1]."),
     base: str = typer.Option("nuclei-fluo-2d", "--base-model", help="Unconditional 2D model to fine-tune."),
     seed: int = typer.Option(0, "--seed", min=0),
+    axes: str = AXES,
 ):
     """Fit a nuclei preset and fine-tune the 2D model to your images; then `generate OUT/preset.yaml`."""
     from synthscope.adapt import adapt as adapt_specimen
@@ -30,11 +31,11 @@ def adapt(
     from synthscope.phantoms import FitWarning
 
     low, high = parse_percentiles(percentiles)
-    named = _frames(read_images(images), images)
+    named = _frames(read_images(images, axes=axes), images)
     pictures = [percentile_normalize(data, low, high) for _, data, _ in named]
     annotation = None
     if labels is not None:
-        given = _frames(read_images(labels), labels)
+        given = _frames(read_images(labels, axes=axes), labels)
         if labels.is_file():  # one file of labels for one file of images: frame by frame
             if len(given) != len(named):
                 raise InputError(f"--labels {labels}: {len(given)} label image(s) for {len(named)} image(s)")
@@ -62,8 +63,7 @@ def adapt(
             callback=callback,
         )
     console.print(
-        f"wrote {out}: preset.yaml, model/, report.md, report.png\nnext: synthscope generate {preset} -n 32 -o DATA",
-        highlight=False,
+        f"wrote {out}: preset.yaml, model/, report.md, report.png\nnext: synthscope generate {preset} -n 32 -o DATA"
     )
 
 

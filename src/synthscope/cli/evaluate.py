@@ -8,12 +8,31 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, parse_percentiles, progress_bar
+from synthscope.cli._app import (
+    AXES,
+    app,
+    console,
+    one_line_warnings,
+    output,
+    parse_percentiles,
+    print_warning,
+    progress_bar,
+)
 
 evaluate_app = typer.Typer(help="Score images, segmentations and synthetic data sets.", no_args_is_help=True)
 app.add_typer(evaluate_app, name="evaluate")
 
-OUT = typer.Option(Path("evaluation"), "--out", "-o", help="Folder for the report files.")
+
+def _report_folder(out: Path) -> Path:
+    """Refuse an --out that names a file, before any work."""
+    from synthscope.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file; name a folder for the report files")
+    return out
+
+
+OUT = typer.Option(Path("evaluation"), "--out", "-o", help="Folder for the report files.", callback=_report_folder)
 SEED = typer.Option(0, "--seed", min=0, help="Seed of every random draw.")
 
 
@@ -30,14 +49,18 @@ def realism(
     ),
     inception: bool = typer.Option(None, "--inception/--no-inception", help="FID and KID (default: if installed)."),
     seed: int = SEED,
+    axes: str = AXES,
 ):
     """FID, KID and sliced Wasserstein distance of CANDIDATE to REFERENCE, next to the real-vs-real floor."""
     from synthscope.evaluate.realism import realism as score
     from synthscope.evaluate.realism import to_patches
     from synthscope.evaluate.report import image_grid, realism_table
 
-    sets = [to_patches(_read_images(path, percentiles=percentiles), size=patch_size) for path in (reference, candidate)]
-    with progress_bar("realism") as callback:
+    sets = [
+        to_patches(_read_images(path, percentiles=percentiles, axes=axes), size=patch_size)
+        for path in (reference, candidate)
+    ]
+    with one_line_warnings(UserWarning), progress_bar("realism") as callback:
         report = score(list(sets[0]), list(sets[1]), inception=inception, rng=seed, callback=callback)
     report.update(reference=str(reference), candidate=str(candidate), patch_size=patch_size, percentiles=percentiles)
     grid = image_grid([s[:: max(len(s) // 8, 1)][:8] for s in sets], titles=["ref", "cand"])
@@ -49,16 +72,18 @@ def segmentation(
     true: Path = typer.Argument(..., help="True instance labels: a folder of label images or a data set."),
     pred: Path = typer.Argument(..., help="Predicted instance labels, files named as in TRUE."),
     out: Path = OUT,
+    axes: str = AXES,
 ):
     """Instance matching at IoU 0.5-0.95 (AP, F1, ...) and the CTC SEG score, pooled over all pairs."""
     from synthscope.errors import InputError
     from synthscope.evaluate.matching import match_instances, seg_score
     from synthscope.evaluate.report import segmentation_table
 
-    (true_names, true_labels), (pred_names, pred_labels) = (_read_labels(path) for path in (true, pred))
+    (true_names, true_labels), (pred_names, pred_labels) = (_read_labels(path, axes=axes) for path in (true, pred))
     if true_names != pred_names:
         missing = sorted(set(true_names) ^ set(pred_names))
         raise InputError(f"{true} and {pred} must hold the same names; unpaired: {', '.join(missing[:5])}")
+    _check_objects(true, pred, true_labels=true_labels, pred_labels=pred_labels)
     report = {
         "true": str(true),
         "pred": str(pred),
@@ -113,12 +138,25 @@ def downstream(
     _finish(report, out, name="downstream", table=downstream_table(report), figure=downstream_chart(report))
 
 
+def _check_objects(true, pred, *, true_labels, pred_labels):
+    """Refuse label images without any object on either side; warn if only the truth has none (no SEG)."""
+    import numpy as np
+
+    from synthscope.errors import InputError
+
+    true_objects, pred_objects = (any(np.any(labels) for labels in side) for side in (true_labels, pred_labels))
+    if not (true_objects or pred_objects):
+        raise InputError(f"{true} and {pred}: neither holds an object (all labels 0); there is nothing to score")
+    if not true_objects:
+        print_warning(f"{true}: no true objects, so SEG is undefined (null in the report)")
+
+
 def _finish(report, out, *, name, table, figure=None):
     from synthscope.evaluate.report import write_report
 
     paths = write_report(report, out, name=name, table=table, figure=figure)
-    console.print(table, highlight=False, markup=False)
-    console.print("wrote " + ", ".join(str(p) for p in paths), highlight=False)
+    output.print(table)
+    console.print("wrote " + ", ".join(str(p) for p in paths))
 
 
 def _files(folder):
@@ -146,7 +184,7 @@ def _dataset_items(path):
     return list(zip(dataset.ids, dataset))
 
 
-def _read_images(path, *, percentiles):
+def _read_images(path, *, percentiles, axes):
     import numpy as np
 
     from synthscope.errors import InputError
@@ -154,7 +192,7 @@ def _read_images(path, *, percentiles):
     from synthscope.io import read_image
 
     items = _dataset_items(path)
-    images = [item.picture for _, item in items] if items else [read_image(f).data for f in _files(path)]
+    images = [item.picture for _, item in items] if items else [read_image(f, axes=axes).data for f in _files(path)]
     if percentiles is None:
         for image in images:
             if not np.issubdtype(image.dtype, np.floating):
@@ -164,7 +202,7 @@ def _read_images(path, *, percentiles):
     return [percentile_normalize(image, low, high) for image in images]
 
 
-def _read_labels(path):
+def _read_labels(path, *, axes):
     """Return (names, label images) of a data set or a folder of label images."""
     from synthscope.io import read_image
 
@@ -172,4 +210,4 @@ def _read_labels(path):
     if items:
         return [id_ for id_, _ in items], [item.labels for _, item in items]
     files = _files(path)
-    return [f.name.split(".")[0] for f in files], [read_image(f).data for f in files]
+    return [f.name.split(".")[0] for f in files], [read_image(f, axes=axes).data for f in files]

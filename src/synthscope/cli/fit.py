@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, one_line_warnings, parse_percentiles
+from synthscope.cli._app import AXES, app, console, one_line_warnings, output, parse_percentiles
 
 
 @app.command()
@@ -23,6 +23,7 @@ def fit(
     ),
     check: int = typer.Option(8, "--check", min=1, help="Sketches of the fitted preset to compare with yours."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the calibration and check sketches."),
+    axes: str = AXES,
 ):
     """Estimate a nuclei preset (sizes, shapes, density, intensities, noise) from annotated images.
 
@@ -42,12 +43,12 @@ def fit(
 
     if out.suffix not in (".yaml", ".yml"):
         raise InputError(f"--out {out}: the preset is written as YAML; name it e.g. preset.yaml")
-    pairs = read_annotated(annotated)
+    pairs = read_annotated(annotated, axes=axes)
     images, spacings = [], []
     for name, image, _ in pairs:
         if set(image.axes) - set("ZYX"):
             raise InputError(f"{annotated}/{name}: axes {image.axes!r}; fit takes single-channel 2D or 3D images")
-        images.append(_normalised(image.data, percentiles, name))
+        images.append(_normalised(image.data, percentiles, f"{annotated}/{name}"))
         spacings.append(tuple(image.spacing.get(a) for a in image.axes))
     labels = [labels for _, _, labels in pairs]
     spacing = spacings[0] if all(s == spacings[0] and None not in s for s in spacings) else None
@@ -62,16 +63,18 @@ def fit(
     write_text(out, header + yaml.safe_dump(preset, sort_keys=False))
     report_path = out.with_suffix(".fit.json")
     write_text(report_path, json.dumps(report, indent=2) + "\n")
-    console.print(fit_table(report), highlight=False, markup=False)
-    console.print(f"wrote {out} and {report_path}", highlight=False)
+    output.print(fit_table(report))
+    console.print(f"wrote {out} and {report_path}")
 
 
 def _normalised(data, percentiles, name):
     import numpy as np
 
+    from synthscope.checks import check_finite
     from synthscope.errors import InputError
     from synthscope.intensity import percentile_normalize
 
+    check_finite(data, name)  # an image file is checked when read, a data set's item here
     if percentiles is None:
         if not np.issubdtype(data.dtype, np.floating) or data.min() < 0 or data.max() > 1:
             raise InputError(f"{name}: intensities are {data.dtype} outside [0, 1]; pass --percentiles 1,99.8")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, parse_settings, progress_bar
+from synthscope.cli._app import app, console, output, parse_settings, print_warning, progress_bar
 
 PRESET = typer.Argument(..., help="Preset name (synthscope sketch --list) or a preset YAML file.")
 COUNT = typer.Option(8, "--count", "-n", min=1, help="Number of items.")
@@ -30,12 +30,19 @@ def generate(
     ),
 ):
     """Phantom -> sketch -> diffusion refinement -> annotation update -> data set."""
+    from synthscope.io import read_dataset
+
     settings = parse_settings(set_)
     overrides = {"model": model, "sampler": sampler, "steps": steps, "t_start": t_start}
     settings.update({f"refine.{k}": v for k, v in overrides.items() if v is not None})
     if stages is not None:
         settings["refine.stages"] = _parse_stages(stages)
-    _run(preset, count=count, out=out, seed=seed, settings=settings, what="generating")
+    root = _run(preset, count=count, out=out, seed=seed, settings=settings, what="generating")
+    if not read_dataset(root).info["refined"]:
+        print_warning(
+            f"{preset} names no refinement model, so {root / 'images'} holds the unrefined sketches; "
+            "pass --model NAME|PATH to refine them"
+        )
 
 
 @app.command()
@@ -52,7 +59,7 @@ def sketch(
     from synthscope.phantoms import preset_names
 
     if list_:
-        console.print("\n".join(preset_names()), highlight=False)
+        output.print("\n".join(preset_names()))
         return
     if preset is None or out is None:
         raise InputError("sketch needs a PRESET and --out DIR (or --list)")
@@ -61,11 +68,13 @@ def sketch(
 
 
 def _run(preset, *, count, out, seed, settings, what):
+    """Write the data set; return its folder."""
     from synthscope.pipeline import generate as run_generate
 
     with progress_bar(what) as callback:
         root = run_generate(preset, count=count, out=out, rng=seed, settings=settings, callback=callback)
-    console.print(f"wrote {count} items to {root} (previews in {root / 'previews'})", highlight=False)
+    console.print(f"wrote {count} items to {root} (previews in {root / 'previews'})")
+    return root
 
 
 def _parse_stages(text):

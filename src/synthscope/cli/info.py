@@ -1,11 +1,11 @@
 """``synthscope info``: versions, CPU features and bundled models."""
 
-from synthscope.cli._app import app
+from synthscope.cli._app import app, output
 
 
 @app.command()
 def info():
-    """Print the versions, CPU features (bf16) and the bundled default models."""
+    """Print the versions, CPU features (bf16) and the bundled default models (to stdout)."""
     import platform
 
     import monai
@@ -13,7 +13,6 @@ def info():
     from rich.table import Table
 
     import synthscope
-    from synthscope.cli._app import console
     from synthscope.models import bundled_models
 
     table = Table(show_header=False, box=None)
@@ -26,7 +25,7 @@ def info():
     table.add_row("bf16 matmul", "yes" if torch.backends.mkldnn.is_available() and _has_bf16() else "no")
     models = bundled_models()
     table.add_row("bundled models", ", ".join(models) if models else "none")
-    console.print(table)
+    output.print(table)
 
 
 def _has_bf16():

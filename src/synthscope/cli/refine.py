@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, progress_bar
+from synthscope.cli._app import AXES, app, console, progress_bar
 
 
 @app.command()
@@ -23,6 +23,7 @@ def refine(
     slice_rho: float = typer.Option(
         None, "--slice-rho", help="2D model on a volume: noise correlation between slices."
     ),
+    axes: str = AXES,
 ):
     """SDEdit: noise IMAGE to --t-start and denoise it with the model (tiled, bfloat16)."""
     import numpy as np
@@ -31,11 +32,13 @@ def refine(
     from synthscope.diffusion import refine as run_refine
     from synthscope.errors import InputError
     from synthscope.io import read_image, write_image
+    from synthscope.io.formats import image_format
 
-    picture = read_image(image)
+    image_format(out, write=True)
+    picture = read_image(image, axes=axes)
     data = picture.data
     if np.issubdtype(data.dtype, np.integer):
-        console.print(f"{image}: {data.dtype} values scaled by 1/{np.iinfo(data.dtype).max}", highlight=False)
+        console.print(f"{image}: {data.dtype} values scaled by 1/{np.iinfo(data.dtype).max}")
         data = data / np.iinfo(data.dtype).max
     elif not np.issubdtype(data.dtype, np.floating):
         raise InputError(f"{image}: cannot refine {data.dtype} values")
@@ -52,4 +55,4 @@ def refine(
             callback=callback,
         )
     write_image(out, refined, axes=picture.axes, spacing=picture.spacing)
-    console.print(f"wrote {out}", highlight=False)
+    console.print(f"wrote {out}")

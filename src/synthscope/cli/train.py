@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import app, console, progress_bar
+from synthscope.cli._app import AXES, app, console, progress_bar
 
 SECTIONS = {"model", "data", "training", "out"}
 DATA_KEYS = {"path", "pattern", "percentiles", "condition", "channels", "jitter", "augment"}
@@ -31,6 +31,7 @@ TRAINING_KEYS = {"steps", "batch_size", "lr", "ema_decay", "bf16", "checkpoint_e
 def train(
     config: Path = typer.Argument(..., help="Training YAML (model, data, training, out)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run checkpointed in OUT."),
+    axes: str = AXES,
 ):
     """Train a 2D or 3D denoiser on random patches (bfloat16, EMA, checkpoints, sample grids)."""
     from synthscope.diffusion import DenoiserConfig, build_denoiser, train_denoiser
@@ -41,16 +42,14 @@ def train(
     if resume != (out / "training.json").is_file():
         raise InputError(f"{out}: no checkpoint to resume" if resume else f"{out}: holds a checkpoint; pass --resume")
     model_config = DenoiserConfig.from_dict(spec.get("model") or {})
-    patches = _patches(config.parent, spec.get("data") or {}, model_config)
+    patches = _patches(config.parent, spec.get("data") or {}, model_config, axes=axes)
     model = build_denoiser(model_config, condition_channels=patches.condition_channels)
     # The file says seed, train_denoiser rng.
     training = {("rng" if key == "seed" else key): value for key, value in spec["training"].items()}
     with progress_bar("training") as callback:
         stats = train_denoiser(model, patches, checkpoint_dir=out, resume=resume, callback=callback, **training)
     minutes = stats["seconds"] / 60
-    console.print(
-        f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {minutes:.1f} min", highlight=False
-    )
+    console.print(f"wrote {out}: loss {stats['final_loss']:.4g} after {stats['steps']} steps, {minutes:.1f} min")
 
 
 def _read(path):
@@ -78,7 +77,7 @@ def _read(path):
     return spec
 
 
-def _patches(root, data, config):
+def _patches(root, data, config, *, axes):
     from synthscope.diffusion import PatchSampler
     from synthscope.errors import InputError
     from synthscope.io import read_image
@@ -95,6 +94,6 @@ def _patches(root, data, config):
         raise InputError("data.condition needs a synthscope data set as data.path")
     if path.is_dir() and path.suffix != ".zarr":  # an OME-Zarr image is a folder too
         return PatchSampler.from_folder(
-            path, patch_size=config.patch_size, pattern=data.get("pattern", "*.tif*"), **options
+            path, patch_size=config.patch_size, pattern=data.get("pattern", "*.tif*"), axes=axes, **options
         )
-    return PatchSampler([read_image(path).data], patch_size=config.patch_size, **options)
+    return PatchSampler([read_image(path, axes=axes).data], patch_size=config.patch_size, **options)

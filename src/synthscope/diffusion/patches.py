@@ -79,15 +79,22 @@ class PatchSampler:
 
     @classmethod
     def from_folder(
-        cls, folder: str | os.PathLike, *, patch_size: Sequence[int], pattern: str = "*.tif*", **options
+        cls,
+        folder: str | os.PathLike,
+        *,
+        patch_size: Sequence[int],
+        pattern: str = "*.tif*",
+        axes: str | None = None,
+        **options,
     ) -> "PatchSampler":
-        """Return a sampler over every image in `folder` matching `pattern` (read with `synthscope.io`)."""
+        """Return a sampler over every image in `folder` matching `pattern` (read with `synthscope.io`,
+        with `axes` for files that do not name theirs)."""
         from synthscope.io import read_image
 
         paths = sorted(Path(folder).glob(pattern))
         if not paths:
             raise InputError(f"{folder}: no images matching {pattern!r}")
-        return cls([read_image(path).data for path in paths], patch_size=patch_size, **options)
+        return cls([read_image(path, axes=axes).data for path in paths], patch_size=patch_size, **options)
 
     @classmethod
     def from_dataset(

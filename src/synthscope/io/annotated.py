@@ -13,7 +13,7 @@ SUFFIXES = (".tif", ".tiff", ".png", ".h5", ".hdf5", ".zarr", ".nii", ".nii.gz",
 LABEL_FOLDERS = ("labels", "masks")
 
 
-def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.ndarray]]:
+def read_annotated(path: str | os.PathLike, *, axes: str | None = None) -> list[tuple[str, ImageData, np.ndarray]]:
     """Return the ``(name, image, labels)`` triples of an annotated folder, sorted by name.
 
     Three layouts are understood:
@@ -27,6 +27,9 @@ def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.nda
     Parameters
     ----------
     path : str or path
+    axes : str, optional
+        Axes of every image and label file (see `synthscope.io.read_image`); by default
+        read from each file.
 
     Returns
     -------
@@ -71,10 +74,10 @@ def read_annotated(path: str | os.PathLike) -> list[tuple[str, ImageData, np.nda
     missing = sorted(set(images) - set(labels))
     if missing:
         raise InputError(f"{path}: no label image for {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
-    return [_pair(name, images[name], labels[name]) for name in sorted(images)]
+    return [_pair(name, images[name], labels[name], axes=axes) for name in sorted(images)]
 
 
-def read_images(path: str | os.PathLike) -> list[tuple[str, ImageData]]:
+def read_images(path: str | os.PathLike, *, axes: str | None = None) -> list[tuple[str, ImageData]]:
     """Return the ``(name, image)`` pairs of one image file or of a folder of them, sorted by name.
 
     Files named ``NAME_masks`` (Cellpose's labels) are left out of a folder.
@@ -83,6 +86,8 @@ def read_images(path: str | os.PathLike) -> list[tuple[str, ImageData]]:
     ----------
     path : str or path
         An image file of any format of `SUFFIXES`, or a folder of them.
+    axes : str, optional
+        Axes of every file (see `synthscope.io.read_image`); by default read from each file.
 
     Returns
     -------
@@ -111,10 +116,9 @@ def read_images(path: str | os.PathLike) -> list[tuple[str, ImageData]]:
         files = {stem: f for stem, f in _by_stem(path).items() if not stem.endswith("_masks")}
         if not files:
             raise InputError(f"{path}: no images ({', '.join(SUFFIXES)})")
-        return [(stem, read_image(files[stem])) for stem in sorted(files)]
-    return [
-        (next((path.name[: -len(s)] for s in SUFFIXES if path.name.lower().endswith(s)), path.stem), read_image(path))
-    ]
+        return [(stem, read_image(files[stem], axes=axes)) for stem in sorted(files)]
+    name = next((path.name[: -len(s)] for s in SUFFIXES if path.name.lower().endswith(s)), path.stem)
+    return [(name, read_image(path, axes=axes))]
 
 
 def _by_stem(folder):
@@ -126,8 +130,8 @@ def _by_stem(folder):
     }
 
 
-def _pair(name, image_file, label_file):
-    image, labels = read_image(image_file), read_image(label_file).data
+def _pair(name, image_file, label_file, *, axes):
+    image, labels = read_image(image_file, axes=axes), read_image(label_file, axes=axes).data
     if not np.issubdtype(labels.dtype, np.integer):
         raise InputError(f"{label_file}: labels must be integers, got {labels.dtype}")
     if labels.shape != image.data.shape:

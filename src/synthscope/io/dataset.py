@@ -6,7 +6,8 @@ so an interrupted job run again skips complete items, rewrites the rest and ends
 with the same bytes as an uninterrupted run. One `DatasetWriter` at a time writes a
 folder (items made in parallel are handed to it), since each rewrites the manifest.
 
-``items/{id}.json`` holds ``id``, ``index``, ``axes``, ``spacing``, ``refined``
+``items/{id}.json`` holds ``id``, ``index``, ``axes`` (of the labels), ``image_axes``
+(of the image and sketch: ``"C"`` in front for multi-channel items), ``spacing``, ``refined``
 (whether ``images/`` holds a refined image rather than the sketch),
 ``class_names``, ``masks`` (name to dtype), ``metadata`` (the item's), ``record``
 (what the caller passed: seed, parameters, reports) and ``files`` (paths relative
@@ -28,6 +29,7 @@ import numpy as np
 from synthscope.errors import InputError
 from synthscope.io._atomic import remove_stale_partials, write_text
 from synthscope.io._checks import as_classes, as_labels, as_tracks, check_layout, to_json
+from synthscope.io.ctc_check import check_tracks
 from synthscope.io.image import ImageData, check_spacing
 from synthscope.io.png import write_png
 from synthscope.io.preview import outline_overlay
@@ -86,15 +88,18 @@ class DatasetWriter:
         if stored is not None and stored != wanted:
             changed = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
             raise InputError(f"{self.root}: holds a different data set (dataset.json differs in {', '.join(changed)})")
-        if stored is None and self.root.is_dir() and any(self.root.iterdir()):
-            raise InputError(f"{self.root}: folder is not empty and holds no synthscope data set")
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"{self.root}: is a file, not a folder")
+        if self.root.is_dir():  # a job killed while it wrote its first dataset.json left only a temporary file
+            remove_stale_partials(self.root)
+        if stored is None and self.root.is_dir() and any(self.root.iterdir()):
+            raise InputError(f"{self.root}: folder is not empty and holds no synthscope data set")
         self.root.mkdir(parents=True, exist_ok=True)
-        remove_stale_partials(self.root)
+        self._rows = {}
         if stored is None:
             write_text(self.root / "dataset.json", text)
-        self._rows = {}
+        else:  # a job killed between an item's record and the manifest left the manifest behind
+            self._write_manifest()
 
     def is_complete(self, index: int) -> bool:
         """Return whether item `index` was written completely."""
@@ -115,7 +120,10 @@ class DatasetWriter:
         ------
         InputError
             Before anything is written, if the labels are not non-negative
-            integers, an array does not match the labels' shape, or `record` or
+            integers, the image or sketch not finite floats in [0, 1], a mask
+            not booleans or non-negative integers, an array does not match the
+            labels' shape, the tracks break the Cell Tracking Challenge
+            invariants (`synthscope.io.ctc_check`), or `record` or
             ``item.metadata`` cannot be written as JSON.
         """
         id_ = item_id(index)
@@ -253,7 +261,7 @@ def _prepare(item, record, *, index, name):
     arrays = {"labels": _Array("labels", labels, item.axes)}
     for key, folder, array in (("image", "images", item.picture), ("sketch", "sketches", item.sketch)):
         if array is not None:
-            array = np.asarray(array)
+            array = _check_picture(array, name=name, what=key)
             arrays[key] = _Array(folder, array, check_layout(array, labels, name=name, what=key) + item.axes)
     if item.classes is not None:
         classes = as_classes(item.classes, name=name)
@@ -264,12 +272,15 @@ def _prepare(item, record, *, index, name):
         if not str(mask).isidentifier():
             raise InputError(f"{name}: mask name {mask!r} must be a plain word (letters, digits, _)")
         check_layout(array[np.newaxis], labels, name=name, what=f"mask {mask!r}")
+        if array.dtype != bool and (array.dtype.kind not in "iu" or (array.size and array.min() < 0)):
+            raise InputError(f"{name}: mask {mask!r} must be booleans or non-negative integers, got {array.dtype}")
         stored = array.astype(np.uint8) if array.dtype == bool else array  # TIFF has no bool
         arrays[f"mask_{mask}"] = _Array(f"masks/{mask}", stored, item.axes)
     entry = {
         "id": item_id(index),
         "index": int(index),
         "axes": item.axes,
+        "image_axes": item.image_axes,
         "spacing": check_spacing(item.spacing, item.axes, name=name),
         "refined": item.image is not None,
         "class_names": {str(k): v for k, v in item.class_names.items()},
@@ -279,7 +290,21 @@ def _prepare(item, record, *, index, name):
     }
     to_json(entry, name=name)  # fails here, before any file is written
     tracks = None if item.tracks is None else as_tracks(item.tracks, name=name)
+    if tracks is not None:
+        check_tracks(labels, tracks, axes=item.axes, name=name)
     return arrays, tracks, entry
+
+
+def _check_picture(array, *, name, what):
+    """Return an image or sketch after checking that it holds finite floats in [0, 1]."""
+    array = np.asarray(array)
+    if array.dtype.kind != "f":
+        raise InputError(f"{name}: {what} must be floats in [0, 1], got {array.dtype}")
+    if not np.isfinite(array).all():
+        raise InputError(f"{name}: {what} holds NaN or infinite values; it must be floats in [0, 1]")
+    if array.size and (array.min() < 0 or array.max() > 1):
+        raise InputError(f"{name}: {what} must be floats in [0, 1], got [{array.min():.3g}, {array.max():.3g}]")
+    return array
 
 
 def _manifest_row(entry):

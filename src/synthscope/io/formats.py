@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from synthscope.axes import check_axes
+from synthscope.checks import check_finite
 from synthscope.errors import InputError
 from synthscope.io.dicom import read_dicom
 from synthscope.io.hdf5 import read_hdf5, write_hdf5
@@ -32,7 +33,7 @@ FORMATS = {
 
 
 def read_image(path: str | os.PathLike, *, axes: str | None = None) -> ImageData:
-    """Read an image file into an `ImageData`, in the dtype it has in the file.
+    """Read an image file into an `ImageData`, in the dtype it has in the file, after checking its values.
 
     Parameters
     ----------
@@ -41,7 +42,9 @@ def read_image(path: str | os.PathLike, *, axes: str | None = None) -> ImageData
         plain), ``.png``, ``.h5``/``.hdf5`` (data set ``data/image``), ``.zarr``
         (OME-Zarr), ``.nii``/``.nii.gz``, ``.dcm``/``.dicom``.
     axes : str, optional
-        Axes of the stored array; by default read from the file's metadata.
+        Axes of the stored array; by default read from the file's metadata. Needed
+        for files that do not name their axes (e.g. a stack saved by a plain
+        ``tifffile.imwrite``, which calls its first axis ``"Q"``).
 
     Returns
     -------
@@ -50,8 +53,8 @@ def read_image(path: str | os.PathLike, *, axes: str | None = None) -> ImageData
     Raises
     ------
     InputError
-        If the suffix is unknown, the file is missing, truncated or corrupt, or
-        `axes` does not fit the array.
+        If the suffix is unknown, the file is missing, truncated or corrupt,
+        `axes` does not fit the array, or it holds NaN or infinite values.
 
     Examples
     --------
@@ -65,10 +68,12 @@ def read_image(path: str | os.PathLike, *, axes: str | None = None) -> ImageData
     ...
     synthscope.errors.InputError: a.jpg2: unknown image format '.jpg2'; use one of .tif, .tiff, ...
     """
-    reader, _ = _format(path)
+    reader, _ = image_format(path)
     if not Path(path).exists():
         raise InputError(f"{path}: no such file")
-    return reader(path, axes=axes)
+    image = reader(path, axes=axes)
+    check_finite(image.data, str(path))
+    return image
 
 
 def write_image(
@@ -95,18 +100,38 @@ def write_image(
         If the format is unknown or read only, `axes` or `spacing` do not fit, or
         the format cannot hold the array.
     """
-    _, writer = _format(path)
-    if writer is None:
-        raise InputError(f"{path}: synthscope reads this format but does not write it")
+    _, writer = image_format(path, write=True)
     data = np.asarray(data)
     check_axes(axes, data.ndim, name=str(path))
     writer(path, ImageData(data, axes, check_spacing(spacing, axes, name=str(path))))
 
 
-def _format(path):
+def image_format(path: str | os.PathLike, *, write: bool = False) -> tuple:
+    """Return the ``(reader, writer)`` of the format `path`'s suffix names, checked before any work.
+
+    Parameters
+    ----------
+    path : path-like
+    write : bool, optional
+        Whether the file is to be written, so the format needs a writer.
+
+    Raises
+    ------
+    InputError
+        If the suffix names no format, or `write` and synthscope only reads it.
+
+    Examples
+    --------
+    >>> image_format("out.jpg", write=True)
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: out.jpg: unknown image format '.jpg'; use one of .tif, .tiff, ...
+    """
     name = Path(path).name.lower()
     suffix = max((s for s in FORMATS if name.endswith(s)), key=len, default=None)
     if suffix is None:
         known = ", ".join(FORMATS)
         raise InputError(f"{path}: unknown image format {Path(path).suffix or name!r}; use one of {known}")
+    if write and FORMATS[suffix][1] is None:
+        raise InputError(f"{path}: synthscope reads this format but does not write it")
     return FORMATS[suffix]

@@ -1,6 +1,8 @@
 """OME-TIFF via tifffile: axes in the OME-XML, physical pixel size, no timestamps."""
 
+import contextlib
 import hashlib
+import logging
 import uuid
 import xml.etree.ElementTree as ElementTree
 
@@ -93,7 +95,7 @@ def read_tiff(path, *, axes=None):
         Spacing is read from the OME-XML; plain TIFF files give no spacing.
     """
     try:
-        with tifffile.TiffFile(path) as tif:
+        with _silenced(logging.getLogger("tifffile")), tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             data = series.asarray()
             file_axes = series.axes.replace("S", "C")
@@ -104,10 +106,23 @@ def read_tiff(path, *, axes=None):
         raise InputError(f"{path}: not a readable TIFF file ({error})") from None
     if axes is None:
         if set(file_axes) - set("TCZYX"):
-            raise InputError(f"{path}: the file names its axes {series.axes!r}; pass axes= to say what they are")
+            raise InputError(
+                f"{path}: the file names its axes {series.axes!r}; say what they are with --axes "
+                "(axes= in Python), e.g. --axes ZYX"
+            )
         axes = file_axes
     check_axes(axes, data.ndim, name=str(path))
     return ImageData(data, axes, {k: v for k, v in spacing.items() if k in axes})
+
+
+@contextlib.contextmanager
+def _silenced(logger):
+    """Hold back `logger`'s messages: what tifffile logs about a damaged file ends in one `InputError`."""
+    disabled, logger.disabled = logger.disabled, True
+    try:
+        yield
+    finally:
+        logger.disabled = disabled
 
 
 def _ome_spacing(xml, path):

@@ -65,8 +65,8 @@ class CiliaRecipe(Recipe):
     crop: float = number(0.0, low=0, high=0.5)
 
     def __post_init__(self):
-        axoneme_ranges(self.rule, self.axoneme)  # checks the rule and the changes to its axoneme
         super().__post_init__()
+        axoneme_ranges(self.rule, self.axoneme)  # checks the rule and the changes to its axoneme
         self._store(axoneme=None if self.axoneme is None else dict(self.axoneme))
 
     def resolve(self, shape: Sequence[int] = (512, 512), spacing: check.Spacing = None) -> dict:

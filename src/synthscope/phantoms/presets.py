@@ -96,13 +96,17 @@ def load_preset(name_or_path: str | os.PathLike, *, settings: dict | None = None
     ...
     synthscope.errors.InputError: nuclei-2d: nuclei.colour is not a parameter of nuclei; use one of count, ...
     """
-    preset, name = _read(name_or_path)
+    read, name = _read(name_or_path)
+    preset = copy.deepcopy(read)
     for key, value in (settings or {}).items():
         _set(preset, key, value, name)
     try:
         _check_preset(preset)
     except InputError as error:
-        raise InputError(f"{name}: {error}") from None
+        message = str(error)
+        if "shape" in (settings or {}) and not message.startswith("shape") and _fits_own_shape(read, preset):
+            message = f"shape {preset['shape']} does not fit the other settings of the preset: {message}"
+        raise InputError(f"{name}: {message}") from None
     return {"name": name, **preset}
 
 
@@ -177,6 +181,7 @@ def _set(preset, key, value, name):
         return
     parts = key.split(".")
     generator = preset.get("generator")
+    generator = generator if isinstance(generator, str) else None  # a bad one is refused later, with the others
     if parts[0] not in (*_TOP, generator) or (len(parts) > 1 and parts[0] in ("shape", "spacing", "generator")):
         raise InputError(f"{name}: {key} is not a preset key; use {', '.join(k for k in (*_TOP, generator) if k)}")
     section = preset
@@ -213,6 +218,22 @@ def _check_preset(preset):
                 _check_recipes(_with(preset, settings))
             except InputError as error:
                 raise InputError(f"vary: at {settings}: {error}") from None
+
+
+def _fits_own_shape(read, preset):
+    """Whether `preset` passes its checks with the shape of the preset as `read`, so that a changed shape broke it.
+
+    A preset fitted to its own shape may not fit a much smaller one (``min_distance``,
+    ``radius``, ``count``); the error then names the shape the user gave, not a key
+    they left alone.
+    """
+    if "shape" not in read:
+        return False
+    try:
+        _check_preset({**copy.deepcopy(preset), "shape": read["shape"]})
+    except InputError:
+        return False
+    return True
 
 
 def _check_recipes(preset):

@@ -2,7 +2,8 @@
 
 Each recipe (`synthscope.phantoms.NucleiRecipe`, ..., `synthscope.phantoms.RenderRecipe`)
 is the one place where the names, defaults and checks of its parameters are written: a
-field declared with `number`, `pair` or `choice` carries its check. Construction checks
+field declared with `number`, `pair` or `choice` carries its check, any other field must fit
+its type annotation (`fits`). Construction checks
 every value that does not depend on the image and keeps it normalised (a pair as a tuple
 of floats); a generator recipe's ``resolve(shape, spacing)`` checks the rest and returns
 the parameters its drawing code reads. A preset section becomes a recipe through
@@ -12,11 +13,36 @@ the parameters its drawing code reads. A preset section becomes a recipe through
 import contextlib
 import dataclasses
 import functools
+import numbers
 import re
+import types
+import typing
 from collections.abc import Iterator
 
 from synthscope import checks as check
 from synthscope.errors import InputError
+
+
+def fits(value, hint) -> bool:
+    """Whether `value` fits the type annotation `hint`: a class, a generic or a union of them.
+
+    An integer fits a float, a bool fits no number, a list fits a tuple (YAML has no
+    tuples); the items of a list are not looked at.
+
+    Examples
+    --------
+    >>> fits(3, float | None), fits(True, int), fits([6, 9], float | tuple[float, float]), fits([], str)
+    (True, False, True, False)
+    """
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    for option in options:
+        kind = typing.get_origin(option) or option
+        if kind in (int, float):
+            if isinstance(value, numbers.Integral if kind is int else numbers.Real) and not isinstance(value, bool):
+                return True
+        elif isinstance(value, (kind, list) if kind is tuple else kind):
+            return True
+    return False
 
 
 def number(default, **limits):
@@ -61,9 +87,14 @@ class Recipe:
     """
 
     def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
-            if "check" in field.metadata and not (getattr(self, field.name) is None and field.default is None):
-                self._store(**{field.name: self._check(field.name, getattr(self, field.name))})
+            value = getattr(self, field.name)
+            if "check" not in field.metadata:
+                if not fits(value, hints[field.name]):
+                    raise InputError(f"{field.name} has the wrong type: {value!r}")
+            elif not (value is None and field.default is None):
+                self._store(**{field.name: self._check(field.name, value)})
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

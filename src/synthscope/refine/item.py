@@ -53,7 +53,8 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
     """Refine an item's sketch with `denoiser`, update its masks, and settle any mismatch.
 
     The sketch is refined through ``spec.plan``, every mask moved to the refined image's
-    edges (ids kept), and the result checked against the sketch (frame by frame for a
+    edges (ids kept; frame by frame for a time-lapse, so that every label stays in the
+    frames of its track), and the result checked against the sketch (frame by frame for a
     time-lapse) for unlabeled objects and empty labels; ``spec.mismatch`` decides what
     follows (see the module notes). ``"retry"`` refines again with seed
     ``item_seed(rng, k)`` for ``k = 1, 2, ...``; ``"relabel"`` makes a time-lapse lose the
@@ -82,10 +83,11 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
     """
     retries = spec.retries if spec.mismatch == "retry" else 0
     stages = _stages(item, spec)
-    check = dict(reference=item.sketch, polarity=polarity, frames="T" in item.axes)
+    frames = "T" in item.axes
+    check = dict(reference=item.sketch, polarity=polarity, frames=frames)
     for attempt in range(retries + 1):
         image = _refine(item, denoiser, spec, stages, rng if attempt == 0 else item_seed(rng, attempt))
-        labels, update = update_labels(image, item.labels, band=spec.band)
+        labels, update = update_labels(image, item.labels, band=spec.band, frames=frames)
         blobs, empty = find_mismatches(image, labels, **check)
         if attempt == 0:
             found = {"unlabeled_objects": int(blobs.max()), "empty_labels": empty}

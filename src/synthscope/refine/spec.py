@@ -6,13 +6,15 @@ wrong type or out of range, with one line naming the key.
 """
 
 import dataclasses
-import numbers
 import typing
 
 from synthscope.checks import check_choice, check_number
 from synthscope.errors import InputError
 from synthscope.phantoms.cilia import MASKS as CILIA_MASKS
+from synthscope.phantoms.recipe import fits
 
+#: The samplers of `synthscope.diffusion.refine` (its ``SAMPLERS``, named here to check a preset without torch).
+SAMPLERS = ("dpm", "ddim", "ddpm")
 #: What `refine_item` may do when image and labels disagree (``refine.mismatch``), the default first.
 MISMATCH_POLICIES = ("retry", "relabel", "keep")
 #: The held regions a stage may name (see `synthscope.refine.held_region`).
@@ -104,10 +106,11 @@ class RefineSpec:
         hints = typing.get_type_hints(type(self))
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if not _is_instance(value, hints[field.name]):
+            if not fits(value, hints[field.name]):
                 raise InputError(f"refine.{field.name} has the wrong type: {value!r}")
         check_number(self.t_start, "refine.t_start", low=1, high=999, integer=True)
         check_number(self.steps, "refine.steps", low=1, high=1000, integer=True)
+        check_choice(self.sampler, "refine.sampler", SAMPLERS)
         check_choice(self.mismatch, "refine.mismatch", MISMATCH_POLICIES)
         check_number(self.retries, "refine.retries", low=0, high=20, integer=True)
         if self.hold is not None:
@@ -146,17 +149,3 @@ def _stage(stage):
     if not isinstance(stage, dict) or set(stage) - {"t", "hold"} or "t" not in stage:
         raise InputError(f"refine.stages: each stage is {{t: int, hold: region or null}}, got {stage!r}")
     return StageSpec(**stage)
-
-
-def _is_instance(value, hint):
-    """Whether `value` fits the annotation `hint`; an int fits a float, a bool fits no number."""
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, type(int | None)) else (hint,)
-    for option in options:
-        kind = typing.get_origin(option) or option
-        if kind is float and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            return True
-        if kind is int and isinstance(value, bool):
-            continue
-        if isinstance(value, kind):
-            return True
-    return False

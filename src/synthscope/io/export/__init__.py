@@ -1,4 +1,8 @@
-"""Exporters from a synthscope data set to the layouts segmentation tools train on."""
+"""Exporters from a synthscope data set to the layouts segmentation tools train on.
+
+Each checks every item first and writes all or nothing (`_common.all_or_nothing`): a
+failed export leaves its output folder as it was.
+"""
 
 from synthscope.io.export.celldiffusion import to_celldiffusion
 from synthscope.io.export.cellpose import to_cellpose

@@ -1,11 +1,15 @@
-"""What every exporter needs: an empty output folder and the items cut into frames."""
+"""What every exporter needs: all-or-nothing output, checked items, and the items cut into frames."""
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from synthscope.checks import check_finite
 from synthscope.errors import InputError
+from synthscope.io._atomic import atomic_path
+from synthscope.io._checks import check_layout
 from synthscope.io.dataset import read_dataset
 
 
@@ -35,20 +39,51 @@ class Frame:
     spacing: dict
 
 
+def all_or_nothing(exporter):
+    """Make ``exporter(dataset_root, out, **options)`` write into a temporary folder renamed to `out` at the end.
+
+    `out` must be new or an empty folder. An export that fails (bad input, a full disk)
+    leaves `out` as it was, so the same export runs again once the cause is fixed. The
+    decorated exporter returns `out` as a `Path`.
+    """
+
+    @functools.wraps(exporter)
+    def export(dataset_root, out, **options):
+        out = Path(out)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise InputError(f"{out}: exists and is not an empty folder; export into a new folder")
+        with atomic_path(out) as folder:
+            exporter(dataset_root, folder, **options)
+        return out
+
+    return export
+
+
 def open_export(dataset_root, out):
-    """Return the data set at `dataset_root` and the folder `out`, created and empty.
+    """Return the data set at `dataset_root`, every item checked, and the folder `out`, created.
 
     Raises
     ------
     InputError
-        If `dataset_root` is not a data set, or `out` exists and is not empty.
+        Before `out` is made: if `dataset_root` is not a data set, or an item's file
+        cannot be read, its image holds NaN or infinite values, or its image and labels
+        differ in shape.
     """
     dataset = read_dataset(dataset_root)
+    for id_ in dataset.ids:
+        _check_item(dataset, id_)
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise InputError(f"{out}: exists and is not an empty folder; export into a new folder")
     out.mkdir(parents=True, exist_ok=True)
     return dataset, out
+
+
+def _check_item(dataset, id_):
+    """Raise `InputError` naming the file if item `id_` of `dataset` cannot be exported."""
+    item = dataset.load(id_)  # a missing or corrupt file raises here, naming it
+    picture = pictured(item, name=f"{dataset.root}/items/{id_}")
+    name = str(dataset.root / dataset.record(id_)["files"]["image" if item.image is not None else "sketch"])
+    check_layout(picture, item.labels, name=name, what="image")
+    check_finite(picture, name)
 
 
 def pictured(item, *, name):

@@ -14,11 +14,12 @@ from scipy import ndimage as ndi
 
 from synthscope.errors import InputError
 from synthscope.io._atomic import write_text
-from synthscope.io.export._common import frames, open_export
+from synthscope.io.export._common import all_or_nothing, frames, open_export
 from synthscope.io.hdf5 import write_celldiffusion
 from synthscope.io.image import ImageData
 
 
+@all_or_nothing
 def to_celldiffusion(dataset_root, out, *, split=(0.8, 0.1, 0.1), rng=0):
     """Write every frame of a data set as a CellDiffusion HDF5 file, split three ways.
 

@@ -1,10 +1,11 @@
 """Export to Cellpose's training layout: ``NAME_img.tif`` next to ``NAME_masks.tif``."""
 
-from synthscope.io.export._common import frames, open_export
+from synthscope.io.export._common import all_or_nothing, frames, open_export
 from synthscope.io.image import ImageData
 from synthscope.io.tiff import write_tiff
 
 
+@all_or_nothing
 def to_cellpose(dataset_root, out):
     """Write every item of a data set as a Cellpose training pair.
 

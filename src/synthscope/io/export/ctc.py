@@ -14,17 +14,21 @@ track of its own (``L 0 0 0``), so 2D and 3D data sets export the same way.
 import numpy as np
 
 from synthscope.io._atomic import write_text
-from synthscope.io.export._common import open_export, pictured
+from synthscope.io.ctc_check import check_tracks
+from synthscope.io.export._common import all_or_nothing, open_export, pictured
 from synthscope.io.image import ImageData
 from synthscope.io.tiff import write_tiff
 
 
+@all_or_nothing
 def to_ctc(dataset_root, out):
     """Write every item of a data set as a Cell Tracking Challenge sequence.
 
     Images keep their dtype and values. Tracks come from the item's ``tracks``; an
     item without them gets one track per label id, from its first to its last frame
-    and without a parent.
+    and without a parent. An item whose labels and tracks break the Cell Tracking
+    Challenge invariants (`synthscope.io.ctc_check.check_tracks`) is refused with one
+    `InputError` line, and the export leaves `out` as it was.
 
     Parameters
     ----------
@@ -39,16 +43,18 @@ def to_ctc(dataset_root, out):
     """
     dataset, out = open_export(dataset_root, out)
     for number, (id_, item) in enumerate(zip(dataset.ids, dataset), start=1):
-        image, labels = pictured(item, name=f"{dataset.root}/items/{id_}"), item.labels
+        name = f"{dataset.root}/items/{id_}"
+        image, labels = pictured(item, name=name), item.labels
         image_axes, axes = item.image_axes, item.axes
         if "T" not in axes:
             image, labels = image[np.newaxis], labels[np.newaxis]
             image_axes, axes = "T" + image_axes, "T" + axes
+        tracks = item.tracks if item.tracks is not None else _tracks_from_labels(labels)
+        check_tracks(labels, tracks, axes=axes, name=name)
         image = np.moveaxis(image, image_axes.index("T"), 0)
         image_axes = image_axes.replace("T", "")
         axes = axes.replace("T", "")
         spacing = {k: v for k, v in item.spacing.items() if k != "T"}
-        tracks = item.tracks if item.tracks is not None else _tracks_from_labels(labels)
         sequence = out / f"{number:02d}"
         truth = out / f"{number:02d}_GT"
         width = max(3, len(str(len(labels) - 1)))

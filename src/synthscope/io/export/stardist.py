@@ -2,11 +2,12 @@
 
 import numpy as np
 
-from synthscope.io.export._common import frames, open_export
+from synthscope.io.export._common import all_or_nothing, frames, open_export
 from synthscope.io.image import ImageData
 from synthscope.io.tiff import write_tiff
 
 
+@all_or_nothing
 def to_stardist(dataset_root, out):
     """Write every item of a data set as a StarDist training pair.
 
