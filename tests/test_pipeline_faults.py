@@ -114,8 +114,9 @@ def test_a_job_killed_while_writing_its_first_dataset_json_resumes(tmp_path):
     assert _tree(tmp_path / "killed") == _tree(whole)
 
 
-# Each run of the job is killed a random 0-2 items' time after it completes its next item, so that
-# ten kills take at most ~30 of the 48 items.
+# Each run of the job is killed a random 0-2 items' time after it completes its next item, and at
+# the latest when it has completed three, so that ten kills take at most 30 of the 48 items
+# however the machine's load changes the time an item takes.
 COUNT, KILLS = 48, 10
 COMMAND = [sys.executable, "-m", "synthscope.cli", "generate", "nuclei-2d", "-n", str(COUNT), "--seed", "4"]
 COMMAND += ["--set", "refine.model=null"]
@@ -126,12 +127,15 @@ def _complete(root):
 
 
 def _kill_while_writing(root, delay):
-    """Start the job on `root`, SIGKILL it `delay` seconds after it completes its next item; return whether it died."""
+    """Start the job on `root`, SIGKILL it `delay` seconds after it completes its next item (or on its
+    third); return whether it died."""
     before = _complete(root) if root.exists() else 0
     process = subprocess.Popen([*COMMAND, "-o", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while process.poll() is None and (not root.exists() or _complete(root) == before):
         time.sleep(0.005)
-    time.sleep(delay)
+    deadline = time.perf_counter() + delay
+    while time.perf_counter() < deadline and _complete(root) < before + 3:
+        time.sleep(0.005)
     process.kill()
     return process.wait() == -signal.SIGKILL
 

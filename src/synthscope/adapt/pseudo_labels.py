@@ -12,19 +12,27 @@ from skimage import filters, measure, segmentation
 
 from synthscope.errors import InputError
 
+# Otsu's threshold is taken of the smoothed image clipped at this percentile, so that a few
+# very bright objects (mitotic nuclei, debris) do not lift it above the dim nuclei. On the
+# training splits of cells3d, HeLa and CHO, AP@0.5 against their labels (all images
+# pooled): unclipped 0.783, 0.652, 0.829; 97: 0.773, 0.738, 0.847; 95: 0.758, 0.746, 0.862;
+# 90: 0.739, 0.738, 0.847.
+CLIP_PERCENTILE = 95
 # Foreground pieces smaller than this share of the median piece are noise, not nuclei.
 SMALLEST_SHARE = 0.1
 # Seeds of touching nuclei: maxima of the distance to the background at least this many
 # median inner radii apart (two nuclei closer than that are taken as one). With sigma 2,
 # 1.3 found the nuclei of the training splits of cells3d, HeLa and CHO best (AP@0.5
-# 0.75, 0.70, 0.83 against their labels; 0.7 and sigma 1: 0.60, 0.64, 0.68).
+# 0.75, 0.70, 0.83 against their labels, averaged over images; 0.7 and sigma 1: 0.60,
+# 0.64, 0.68; both measured without the clipping above).
 SEED_SPACING = 1.3
 
 
 def label_nuclei(image: np.ndarray, *, sigma: float = 2.0) -> np.ndarray:
     """Return instance labels of the bright nuclei of a fluorescence image (2D or 3D).
 
-    Otsu's threshold of the smoothed image gives the foreground; touching nuclei are cut
+    Otsu's threshold of the smoothed image (clipped at its `CLIP_PERCENTILE`-th
+    percentile) gives the foreground; touching nuclei are cut
     apart by a watershed of the distance to the background from one seed per nucleus
     (maxima at least `SEED_SPACING` median radii apart); pieces smaller than
     `SMALLEST_SHARE` of the median piece are dropped.
@@ -53,13 +61,14 @@ def label_nuclei(image: np.ndarray, *, sigma: float = 2.0) -> np.ndarray:
     >>> image = 0.1 + 0.6 * (truth > 0) + np.random.default_rng(0).normal(0, 0.03, truth.shape)
     >>> found = label_nuclei(image)
     >>> int(found.max()), [int((found == i).sum()) for i in (1, 2)]
-    (2, [192, 397])
+    (2, [192, 396])
     """
     image = np.asarray(image, np.float32)
     smooth = filters.gaussian(image, sigma=sigma)
     if np.ptp(smooth) == 0:
         raise InputError("the image is flat: there are no nuclei to find")
-    foreground = ndi.binary_fill_holes(smooth > filters.threshold_otsu(smooth))
+    threshold = filters.threshold_otsu(np.minimum(smooth, np.percentile(smooth, CLIP_PERCENTILE)))
+    foreground = ndi.binary_fill_holes(smooth > threshold)
     pieces = measure.label(foreground)
     areas = np.bincount(pieces.ravel())[1:]
     if areas.size == 0:
