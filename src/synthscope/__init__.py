@@ -31,6 +31,10 @@ _LAZY = {"generate": "synthscope.pipeline", "make_item": "synthscope.maker", "It
 
 
 def __getattr__(name):
+    if name == "segment":  # the package; called, it is `synthscope.segment.segment`
+        from importlib import import_module
+
+        return import_module("synthscope.segment")
     if name in _LAZY:
         from importlib import import_module
 

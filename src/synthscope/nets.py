@@ -74,3 +74,42 @@ def segmentation_unet(
             strides=strides,
             num_res_units=num_res_units,
         )
+
+
+def attention_unet(
+    spatial_dims: int,
+    *,
+    in_channels: int,
+    out_channels: int,
+    channels: Sequence[int],
+    strides: Sequence[int] | None = None,
+    rng: int | np.random.Generator | None = None,
+) -> "monai.networks.nets.AttentionUnet":
+    """Return a MONAI ``AttentionUnet`` (attention gates on the skips), with reproducible initial weights.
+
+    Parameters are those of `segmentation_unet` (the attention U-Net has no residual units).
+
+    Returns
+    -------
+    monai.networks.nets.AttentionUnet
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = attention_unet(3, in_channels=1, out_channels=3, channels=(8, 8, 8), rng=0)
+    >>> net(torch.zeros(1, 1, 8, 16, 16)).shape
+    torch.Size([1, 3, 8, 16, 16])
+    """
+    import torch
+    from monai.networks.nets import AttentionUnet
+
+    strides = (2,) * (len(channels) - 1) if strides is None else tuple(strides)
+    with torch.random.fork_rng():
+        torch.manual_seed(as_seed(rng))
+        return AttentionUnet(
+            spatial_dims=spatial_dims,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            channels=tuple(channels),
+            strides=strides,
+        )

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 
 from synthscope.errors import InputError
-from synthscope.io.formats import read_image
+from synthscope.io.formats import FORMATS, read_image
 from synthscope.io.image import ImageData
 
-SUFFIXES = (".tif", ".tiff", ".png", ".h5", ".hdf5", ".zarr", ".nii", ".nii.gz", ".dcm", ".dicom")
+SUFFIXES = tuple(FORMATS)
 LABEL_FOLDERS = ("labels", "masks")
 
 

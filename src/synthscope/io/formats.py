@@ -14,6 +14,7 @@ from synthscope.io.hdf5 import read_hdf5, write_hdf5
 from synthscope.io.image import ImageData, check_spacing
 from synthscope.io.nifti import read_nifti, write_nifti
 from synthscope.io.omezarr import read_omezarr, write_omezarr
+from synthscope.io.pillow import read_pillow
 from synthscope.io.png import read_png, write_png
 from synthscope.io.tiff import read_tiff, write_tiff
 
@@ -29,6 +30,9 @@ FORMATS = {
     ".nii.gz": (read_nifti, write_nifti),
     ".dcm": (read_dicom, None),
     ".dicom": (read_dicom, None),
+    ".jpg": (read_pillow, None),
+    ".jpeg": (read_pillow, None),
+    ".bmp": (read_pillow, None),
 }
 
 
@@ -125,7 +129,7 @@ def image_format(path: str | os.PathLike, *, write: bool = False) -> tuple:
     >>> image_format("out.jpg", write=True)
     Traceback (most recent call last):
     ...
-    synthscope.errors.InputError: out.jpg: unknown image format '.jpg'; use one of .tif, .tiff, ...
+    synthscope.errors.InputError: out.jpg: synthscope reads this format but does not write it
     """
     name = Path(path).name.lower()
     suffix = max((s for s in FORMATS if name.endswith(s)), key=len, default=None)
