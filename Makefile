@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test test-extras install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,14 @@ test: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/python -m pytest -n 2
+
+# The Dask backend and the napari plugin (optional extras). napari's canvas needs OpenGL,
+# which Qt's offscreen platform lacks here, so the viewer tests run under Xvfb
+# (system packages: see .ci/run).
+test-extras: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,dask,napari]' pytest-qt==4.5.0
+	$(BIN)/python -m pytest -n 1 tests/test_pipeline_dask.py tests/test_napari_optional.py
+	xvfb-run -a $(BIN)/python -m pytest -n 1 tests/test_napari_plugin.py
 
 clean:
 	rm -rf $(VENV) demo-output

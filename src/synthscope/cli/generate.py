@@ -28,6 +28,12 @@ def generate(
     stages: str = typer.Option(
         None, "--stages", help="Region-held stages, e.g. 650:axoneme,350:axoneme_minus_tubules,250:"
     ),
+    workers: int = typer.Option(
+        None, "--workers", min=1, help="Make the items on a local Dask cluster of N processes (needs the dask extra)."
+    ),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Make the items on the running Dask cluster at ADDRESS, e.g. tcp://host:8786."
+    ),
 ):
     """Phantom -> sketch -> diffusion refinement -> annotation update -> data set."""
     from synthscope.io import read_dataset
@@ -37,7 +43,16 @@ def generate(
     settings.update({f"refine.{k}": v for k, v in overrides.items() if v is not None})
     if stages is not None:
         settings["refine.stages"] = _parse_stages(stages)
-    root = _run(preset, count=count, out=out, seed=seed, settings=settings, what="generating")
+    root = _run(
+        preset,
+        count=count,
+        out=out,
+        seed=seed,
+        settings=settings,
+        what="generating",
+        workers=workers,
+        scheduler=scheduler,
+    )
     if not read_dataset(root).info["refined"]:
         print_warning(
             f"{preset} names no refinement model, so {root / 'images'} holds the unrefined sketches; "
@@ -67,12 +82,21 @@ def sketch(
     _run(preset, count=count, out=out, seed=seed, settings=settings, what="sketching")
 
 
-def _run(preset, *, count, out, seed, settings, what):
-    """Write the data set; return its folder."""
+def _run(preset, *, count, out, seed, settings, what, workers=None, scheduler=None):
+    """Write the data set (on Dask with `workers` or `scheduler`); return its folder."""
     from synthscope.pipeline import generate as run_generate
 
     with progress_bar(what) as callback:
-        root = run_generate(preset, count=count, out=out, rng=seed, settings=settings, callback=callback)
+        root = run_generate(
+            preset,
+            count=count,
+            out=out,
+            rng=seed,
+            settings=settings,
+            callback=callback,
+            workers=workers,
+            scheduler=scheduler,
+        )
     console.print(f"wrote {count} items to {root} (previews in {root / 'previews'})")
     return root
 

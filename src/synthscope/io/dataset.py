@@ -4,7 +4,8 @@ See ``docs/architecture.md`` for the layout. Every file is written to a temporar
 name and renamed; ``items/{id}.json`` is written last and marks its item complete,
 so an interrupted job run again skips complete items, rewrites the rest and ends
 with the same bytes as an uninterrupted run. One `DatasetWriter` at a time writes a
-folder (items made in parallel are handed to it), since each rewrites the manifest.
+folder, since it rewrites the manifest; processes that make items in parallel write each
+item's files with `write_item_files` and leave the manifest to that writer.
 
 ``items/{id}.json`` holds ``id``, ``index``, ``axes`` (of the labels), ``image_axes``
 (of the image and sketch: ``"C"`` in front for multi-channel items), ``spacing``, ``refined``
@@ -91,7 +92,7 @@ class DatasetWriter:
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"{self.root}: is a file, not a folder")
         if self.root.is_dir():  # a job killed while it wrote its first dataset.json left only a temporary file
-            remove_stale_partials(self.root)
+            self.remove_partials()
         if stored is None and self.root.is_dir() and any(self.root.iterdir()):
             raise InputError(f"{self.root}: folder is not empty and holds no synthscope data set")
         self.root.mkdir(parents=True, exist_ok=True)
@@ -99,7 +100,7 @@ class DatasetWriter:
         if stored is None:
             write_text(self.root / "dataset.json", text)
         else:  # a job killed between an item's record and the manifest left the manifest behind
-            self._write_manifest()
+            self.write_manifest()
 
     def is_complete(self, index: int) -> bool:
         """Return whether item `index` was written completely."""
@@ -126,26 +127,19 @@ class DatasetWriter:
             invariants (`synthscope.io.ctc_check`), or `record` or
             ``item.metadata`` cannot be written as JSON.
         """
-        id_ = item_id(index)
-        name = f"{self.root}/items/{id_}"
-        arrays, tracks, entry = _prepare(item, record, index=index, name=name)
-        files = {}
-        for key, array in arrays.items():
-            files[key] = f"{array.folder}/{id_}.tif"
-            spacing = {k: v for k, v in entry["spacing"].items() if k in array.axes}
-            write_tiff(self.root / files[key], ImageData(array.data, array.axes, spacing))
-        if tracks is not None:
-            files["tracks"] = f"tracks/{id_}.txt"
-            write_text(self.root / files["tracks"], "".join(" ".join(map(str, row)) + "\n" for row in tracks))
-        image, image_axes = (arrays["image"].data, arrays["image"].axes) if "image" in arrays else (None, None)
-        overlay = outline_overlay(arrays["labels"].data, axes=item.axes, image=image, image_axes=image_axes)
-        files["preview"] = f"previews/{id_}.png"
-        write_png(self.root / files["preview"], ImageData(overlay, "YXC"))
-        entry["files"] = files
-        write_text(self.root / f"items/{id_}.json", to_json(entry, name=name))
-        self._write_manifest()
+        write_item_files(self.root, index, item, record=record)
+        self.write_manifest()
 
-    def _write_manifest(self):
+    def remove_partials(self) -> None:
+        """Delete the temporary files that processes no longer running left in the folder.
+
+        A process killed while it wrote a file leaves it under its temporary name (see
+        `atomic_path`); a job that resumes, or one whose workers were killed, removes them.
+        """
+        remove_stale_partials(self.root)
+
+    def write_manifest(self) -> None:
+        """Rewrite ``manifest.csv`` from the records of the complete items, sorted by id."""
         for path in sorted((self.root / "items").glob("*.json")):
             if path.stem not in self._rows:
                 self._rows[path.stem] = _manifest_row(json.loads(path.read_text(encoding="utf-8")))
@@ -154,6 +148,45 @@ class DatasetWriter:
         writer.writeheader()
         writer.writerows(self._rows[key] for key in sorted(self._rows))
         write_text(self.root / "manifest.csv", text.getvalue())
+
+
+def write_item_files(root: str | os.PathLike, index: int, item: Item, *, record: dict) -> None:
+    """Write item `index` into the data set folder `root`, leaving ``manifest.csv`` as it is.
+
+    The files of `DatasetWriter.write` without the manifest: a process that makes items in
+    parallel with others writes them so, and the one process that owns the folder's
+    `DatasetWriter` adds them to the manifest (`DatasetWriter.write_manifest`).
+    Parameters, checks and errors are those of `DatasetWriter.write`.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> writer = DatasetWriter(tempfile.mkdtemp(), info={})
+    >>> write_item_files(writer.root, 0, Item(labels=np.ones((4, 4), np.uint16), axes="YX"), record={})
+    >>> writer.is_complete(0), (writer.root / "manifest.csv").exists()
+    (True, False)
+    >>> writer.write_manifest()
+    >>> len((writer.root / "manifest.csv").read_text().splitlines())
+    2
+    """
+    root = Path(root)
+    id_ = item_id(index)
+    name = f"{root}/items/{id_}"
+    arrays, tracks, entry = _prepare(item, record, index=index, name=name)
+    files = {}
+    for key, array in arrays.items():
+        files[key] = f"{array.folder}/{id_}.tif"
+        spacing = {k: v for k, v in entry["spacing"].items() if k in array.axes}
+        write_tiff(root / files[key], ImageData(array.data, array.axes, spacing))
+    if tracks is not None:
+        files["tracks"] = f"tracks/{id_}.txt"
+        write_text(root / files["tracks"], "".join(" ".join(map(str, row)) + "\n" for row in tracks))
+    image, image_axes = (arrays["image"].data, arrays["image"].axes) if "image" in arrays else (None, None)
+    overlay = outline_overlay(arrays["labels"].data, axes=item.axes, image=image, image_axes=image_axes)
+    files["preview"] = f"previews/{id_}.png"
+    write_png(root / files["preview"], ImageData(overlay, "YXC"))
+    entry["files"] = files
+    write_text(root / f"items/{id_}.json", to_json(entry, name=name))
 
 
 @dataclass

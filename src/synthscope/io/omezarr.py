@@ -92,6 +92,26 @@ def read_omezarr(path, *, axes=None, label=None):
     return ImageData(data, axes, {k: v for k, v in spacing.items() if k in axes})
 
 
+def omezarr_label_names(path):
+    """Return the names of the label images of an OME-Zarr image (``labels/``), in stored order.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.zarr"
+    >>> write_omezarr(path, ImageData(np.ones((2, 2), np.float32), "YX"), labels={"cells": np.ones((2, 2), np.uint16)})
+    >>> omezarr_label_names(path)
+    ['cells']
+    """
+    try:
+        group = zarr.open_group(path, mode="r")
+    except Exception as error:  # zarr raises many types for damaged stores
+        raise InputError(f"{path}: not a readable OME-Zarr store ({error})") from None
+    if "labels" not in group:
+        return []
+    return list(group["labels"].attrs.get("ome", {}).get("labels", []))
+
+
 def _write_multiscale(group, image, *, label=False):
     data = np.asarray(image.data)
     group.create_array("0", shape=data.shape, dtype=data.dtype, chunks=data.shape or None)[...] = data
