@@ -2,11 +2,12 @@
 
 `adapt` takes a user's images (and, if they have them, instance labels) and writes
 
-- ``DIR/model/``: the bundled 2D denoiser fine-tuned on the images (no labels needed),
-  with its config, weights and ``card.md``;
-- ``DIR/preset.yaml``: a nuclei preset fitted to the labels (`synthscope.phantoms.fit`),
-  or, without labels, to nuclei found by a classical segmentation
-  (`label_nuclei`), refined by that model with the background held;
+- ``DIR/model/``: the bundled mask-conditioned 2D denoiser (`BASE`) fine-tuned on the
+  images with the masks of their labels, or, without labels, of the nuclei found by a
+  classical segmentation (`label_nuclei`); with its config, weights and ``card.md``;
+- ``DIR/preset.yaml``: a nuclei preset fitted to the same labels or found nuclei
+  (`synthscope.phantoms.fit`), refined by that model on each sketch's mask with the
+  background held;
 - ``DIR/report.md`` and ``DIR/report.png``: the fitted values, and sketches and refined
   items of the preset beside the user's images.
 
@@ -32,11 +33,14 @@ from synthscope.io import write_text
 
 __all__ = ["adapt", "label_nuclei", "finetune", "BASE", "REFINE"]
 
-#: The bundled model that adapt fine-tunes unless told otherwise.
-BASE = "nuclei-fluo-2d"
+#: The bundled model that adapt fine-tunes unless told otherwise: conditioned on the nuclei
+#: mask, so that refinement keeps every labelled nucleus, dim ones too. On the three
+#: specimens of benchmarks/specimens.py it gave AP@0.5 of 85 / 91 / 87 % of real with labels
+#: against 79 / 86 / 93 % for the plain `nuclei-fluo-2d` (docs/benchmarks.md).
+BASE = "nuclei-fluo-2d-masked"
 
-#: How an adapted preset refines: its own model, plain SDEdit from t=200, the empty background
-#: held. On the three specimens of benchmarks/specimens.py, t=200 gave a mean AP@0.5 of
+#: How an adapted preset refines: its own model (``condition`` set by the base model), SDEdit
+#: from t=200, the empty background held. With the plain model, t=200 gave a mean AP@0.5 of
 #: 86 % of real with labels against 77 % at t=400 (docs/benchmarks.md).
 REFINE = {"model": "model", "condition": None, "sampler": "dpm", "steps": 10, "t_start": 200, "hold": "background"}
 #: The largest image side of an adapted preset; larger images are drawn at this size.

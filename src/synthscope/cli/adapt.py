@@ -19,7 +19,9 @@ def adapt(
     minutes: float = typer.Option(20.0, "--minutes", min=1, help="Time budget of the whole run."),
     steps: int = typer.Option(None, "--steps", min=1, help="Fixed fine-tuning steps instead of the budget's."),
     percentiles: str = typer.Option("1,99.8", "--percentiles", help="LOW,HIGH: each image's percentiles -> [0, 1]."),
-    base: str = typer.Option("nuclei-fluo-2d", "--base-model", help="Unconditional 2D model to fine-tune."),
+    base: str = typer.Option(
+        "nuclei-fluo-2d-masked", "--base-model", help="2D model to fine-tune (unconditional or mask-conditioned)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0),
     axes: str = AXES,
 ):
