@@ -60,20 +60,10 @@ def segmentation_unet(
     >>> all(torch.equal(a, b) for a, b in zip(net.parameters(), again.parameters()))
     True
     """
-    import torch
     from monai.networks.nets import UNet
 
-    strides = (2,) * (len(channels) - 1) if strides is None else tuple(strides)
-    with torch.random.fork_rng():
-        torch.manual_seed(as_seed(rng))
-        return UNet(
-            spatial_dims=spatial_dims,
-            in_channels=in_channels,
-            out_channels=out_channels,
-            channels=tuple(channels),
-            strides=strides,
-            num_res_units=num_res_units,
-        )
+    shape = _shape(spatial_dims, in_channels, out_channels, channels, strides)
+    return _seeded(rng, lambda: UNet(**shape, num_res_units=num_res_units))
 
 
 def attention_unet(
@@ -100,16 +90,27 @@ def attention_unet(
     >>> net(torch.zeros(1, 1, 8, 16, 16)).shape
     torch.Size([1, 3, 8, 16, 16])
     """
-    import torch
     from monai.networks.nets import AttentionUnet
 
+    return _seeded(rng, lambda: AttentionUnet(**_shape(spatial_dims, in_channels, out_channels, channels, strides)))
+
+
+def _shape(spatial_dims, in_channels, out_channels, channels, strides):
+    """The keywords both U-Nets share; strides of 2 between levels unless given."""
     strides = (2,) * (len(channels) - 1) if strides is None else tuple(strides)
+    return dict(
+        spatial_dims=spatial_dims,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        channels=tuple(channels),
+        strides=strides,
+    )
+
+
+def _seeded(rng, build):
+    """Return ``build()`` with torch's global generator seeded from `rng` and restored after."""
+    import torch
+
     with torch.random.fork_rng():
         torch.manual_seed(as_seed(rng))
-        return AttentionUnet(
-            spatial_dims=spatial_dims,
-            in_channels=in_channels,
-            out_channels=out_channels,
-            channels=tuple(channels),
-            strides=strides,
-        )
+        return build()
