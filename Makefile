@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-extras install clean
+.PHONY: demo test test-extras test-browser install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test-extras: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,dask,napari]' pytest-qt==4.5.0
 	$(BIN)/python -m pytest -n 1 tests/test_pipeline_dask.py tests/test_napari_optional.py
 	xvfb-run -a $(BIN)/python -m pytest -n 1 tests/test_napari_plugin.py
+
+# The web app in a real browser: Debian's Chromium driven by Playwright (never `playwright install`).
+test-browser: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/pip install --quiet -e '.[test,app,browser]'
+	SYNTHSCOPE_BROWSER_TESTS=1 $(BIN)/python -m pytest -p no:xdist tests/browser tests/test_app.py
 
 clean:
 	rm -rf $(VENV) demo-output

@@ -27,6 +27,7 @@ one and with five draws. Models and scores are kept under ``--out`` (a rerun res
 import argparse
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -132,7 +133,8 @@ def error_ratio(truth, mask, uncertainty, *, top=0.1):
 
 
 def speed(model):
-    """Return the seconds to segment a 512x512 image with one and with five refinement draws."""
+    """Return the seconds to segment a 512x512 image with one and with five refinement draws,
+    and the load average of the machine (a shared machine slows every figure)."""
     image = np.tile(SPECIMENS["cells3d"].load("test")[0][0], (4, 4))
     model(image[:64, :64])  # warm-up
     times = {}
@@ -140,7 +142,7 @@ def speed(model):
         began = time.perf_counter()
         model(image, ensemble=ensemble)
         times[f"ensemble-{ensemble}"] = time.perf_counter() - began
-    return times
+    return {**times, "load average": os.getloadavg()[0]}
 
 
 def table(runs):

@@ -80,3 +80,18 @@ def test_degraded_masks_are_wrong_in_plausible_ways():
     assert np.array_equal(coarse, degrade_mask(mask, rng=0))
     volume = np.linalg.norm(np.indices((24, 32, 32)) - np.array([12, 16, 16])[:, None, None, None], axis=0) < 9
     assert 0.6 < dice(volume, degrade_mask(volume, rng=1) > 0.5) < 0.99
+
+
+def test_only_blocks_near_the_coarse_edge_are_refined(refiner):
+    (image,), (mask,) = toy_shapes(4, 1)
+    coarse = np.zeros((3 * SIZE, 3 * SIZE), np.float32)
+    coarse[:SIZE, :SIZE] = degrade_mask(mask, rng=5)  # objects in the top-left block only
+    wide = np.zeros_like(coarse)
+    wide[:SIZE, :SIZE] = image
+    probability, uncertainty = refine_mask(refiner, wide, coarse, Refinement(steps=2, ensemble=2), rng=0)
+    assert np.array_equal(probability[SIZE:, :], coarse[SIZE:, :]) and not uncertainty[SIZE:, SIZE:].any()
+    assert not np.array_equal(probability[:SIZE, :SIZE], coarse[:SIZE, :SIZE])
+    everywhere, _ = refine_mask(refiner, wide, coarse, Refinement(steps=2, reach=None), rng=0)
+    assert not np.array_equal(everywhere[SIZE:, SIZE:], coarse[SIZE:, SIZE:])
+    tiny = refine_mask(refiner, image[:5, :6], coarse[:5, :6], Refinement(steps=1, reach=None))[0]
+    assert tiny.shape == (5, 6)  # smaller than the margin of context

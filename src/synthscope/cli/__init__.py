@@ -5,7 +5,7 @@ import sys
 import typer
 
 # Importing a command module registers its commands on `app`.
-from synthscope.cli import adapt, evaluate, export, fit, generate, info, refine, segment, train  # noqa: F401
+from synthscope.cli import adapt, evaluate, export, fit, generate, info, refine, segment, train, webapp  # noqa: F401
 from synthscope.cli._app import app, console, print_error
 from synthscope.errors import InputError
 

@@ -12,7 +12,7 @@ The training file has these sections; paths are relative to the file::
       coarse_steps: 2000     # coarse_masks (model | degrade), degraded_copies; and seed
     preprocessing: {percentiles: [1, 99.8], denoise: null, clahe: null}
     postprocessing: {opening: 0, closing: 0, smooth: 0, fill_holes: 64, min_size: 16}
-    refinement: {t_start: 400, steps: 5, sampler: ddim, ensemble: 1}   # the model's defaults
+    refinement: {t_start: 400, steps: 3, sampler: ddim, ensemble: 1, reach: 8}   # the model's defaults
     out: runs/my-segmenter   # the model folder
 """
 

@@ -18,6 +18,22 @@ def overlay(image: np.ndarray, result: Segmentation) -> np.ndarray:
     return outline_overlay(result.labels, axes=result.axes, image=_grey(image, result), image_axes=result.axes)
 
 
+def probability_picture(result: Segmentation, *, coarse: bool = False) -> np.ndarray:
+    """Return the foreground probability (middle plane) as a grey picture, uint8: 0 black, 1 white.
+
+    The refined probability (the mean of the draws), or the coarse model's with `coarse`.
+
+    Examples
+    --------
+    >>> result = Segmentation(*[np.zeros((4, 4), np.uint8)] * 2, np.full((4, 4), 0.5, np.float32),
+    ...     np.zeros((4, 4), np.float32), np.ones((4, 4), np.float32), "YX", {})
+    >>> int(probability_picture(result)[0, 0]), int(probability_picture(result, coarse=True)[0, 0])
+    (128, 255)
+    """
+    plane = _middle(result.coarse if coarse else result.probability, result.axes)
+    return np.round(np.clip(plane, 0, 1) * 255).astype(np.uint8)
+
+
 def uncertainty_picture(result: Segmentation) -> np.ndarray:
     """Return the uncertainty (middle plane) as an RGB heat map: black certain, yellow 1 bit."""
     plane = _middle(result.uncertainty, result.axes)
