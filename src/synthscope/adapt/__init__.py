@@ -36,7 +36,8 @@ __all__ = ["adapt", "label_nuclei", "finetune", "BASE", "REFINE"]
 #: The bundled model that adapt fine-tunes unless told otherwise: conditioned on the nuclei
 #: mask, so that refinement keeps every labelled nucleus, dim ones too. On the three
 #: specimens of benchmarks/specimens.py it gave AP@0.5 of 85 / 91 / 87 % of real with labels
-#: against 79 / 86 / 93 % for the plain `nuclei-fluo-2d` (docs/benchmarks.md).
+#: and 100 / 89 / 92 % from images only, against 79 / 86 / 93 % and 78 / 77 / 94 % for the
+#: plain `nuclei-fluo-2d` (docs/benchmarks.md).
 BASE = "nuclei-fluo-2d-masked"
 
 #: How an adapted preset refines: its own model (``condition`` set by the base model), SDEdit
