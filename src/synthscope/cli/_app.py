@@ -111,6 +111,23 @@ def parse_settings(pairs):
     return settings
 
 
+def read_yaml_file(path, *, what):
+    """Return the YAML mapping in the file `path` (the `what` file), or raise one InputError line."""
+    from pathlib import Path
+
+    import yaml
+
+    from synthscope.errors import InputError
+
+    try:
+        spec = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError(f"{path}: cannot read the {what} ({str(error).splitlines()[0]})") from None
+    if not isinstance(spec, dict):
+        raise InputError(f"{path}: the {what} must be a YAML mapping of sections")
+    return spec
+
+
 def parse_percentiles(text):
     """Turn ``--percentiles LOW,HIGH`` (e.g. ``"1,99.8"``) into two floats."""
     from synthscope.errors import InputError

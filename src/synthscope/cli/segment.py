@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import AXES, app, console, progress_bar
+from synthscope.cli._app import AXES, app, console, progress_bar, read_yaml_file
 
 # Sections of the training file that are `SegmenterConfig` parts; the others are data, refiner, training, out.
 MODEL_SECTIONS = ("coarse", "preprocessing", "postprocessing", "refinement")
@@ -113,15 +113,10 @@ def train_segmenter(
 
 
 def _read(path):
-    import yaml
-
     from synthscope.errors import InputError
 
-    try:
-        spec = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{path}: cannot read the training file ({str(error).splitlines()[0]})") from None
-    if not isinstance(spec, dict) or "out" not in spec or "path" not in (spec.get("data") or {}):
+    spec = read_yaml_file(path, what="training file")
+    if "out" not in spec or "path" not in (spec.get("data") or {}):
         raise InputError(f"{path}: needs data.path and out")
     unknown = sorted(set(spec) - SECTIONS)
     if unknown:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from synthscope.cli._app import AXES, app, console, progress_bar
+from synthscope.cli._app import AXES, app, console, progress_bar, read_yaml_file
 
 SECTIONS = {"model", "data", "training", "out"}
 DATA_KEYS = {"path", "pattern", "percentiles", "condition", "channels", "jitter", "augment"}
@@ -53,15 +53,10 @@ def train(
 
 
 def _read(path):
-    import yaml
-
     from synthscope.errors import InputError
 
-    try:
-        spec = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError(f"{path}: cannot read the training file ({str(error).splitlines()[0]})") from None
-    if not isinstance(spec, dict) or "out" not in spec or "training" not in spec or "data" not in spec:
+    spec = read_yaml_file(path, what="training file")
+    if "out" not in spec or "training" not in spec or "data" not in spec:
         raise InputError(f"{path}: needs the sections data, training and out (and optionally model)")
     sections = (
         (path, spec, SECTIONS),
