@@ -3,6 +3,7 @@ and its uncertainty sits on the boundaries."""
 
 import numpy as np
 import pytest
+import torch
 from scipy import ndimage
 
 from synthscope.diffusion import DenoiserConfig, PatchSampler, build_denoiser, train_denoiser
@@ -39,7 +40,9 @@ def refiner():
     config = DenoiserConfig(
         channels=(8, 8, 8), attention_levels=(False,) * 3, patch_size=(SIZE, SIZE), condition_channels=2
     )
-    model = build_denoiser(config)
+    with torch.random.fork_rng():  # the initial weights, whatever ran before in this process
+        torch.manual_seed(0)
+        model = build_denoiser(config)
     patches = PatchSampler(targets, patch_size=(SIZE, SIZE), conditions=conditions, jitter=0.0)
     train_denoiser(model, patches, steps=150, batch_size=8, lr=2e-3, rng=0)
     return model.eval()

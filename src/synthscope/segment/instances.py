@@ -2,7 +2,6 @@
 
 import numpy as np
 from scipy import ndimage
-from skimage.morphology import remove_small_objects
 from skimage.segmentation import relabel_sequential, watershed
 
 
@@ -40,9 +39,16 @@ def split_instances(mask: np.ndarray, interior: np.ndarray, *, min_size: int = 1
     """
     mask = np.asarray(mask, bool)
     seeds = ndimage.label((interior > 0.5) & mask)[0]
-    seeds = remove_small_objects(seeds, max_size=max(min_size // 4 - 1, 0))
+    seeds = _without_small(seeds, min_size // 4)
     labels = watershed(1 - interior, seeds, mask=mask)
     unreached = ndimage.label(mask & (labels == 0))[0]
     labels = np.where(unreached > 0, unreached + labels.max(), labels)
-    labels = relabel_sequential(remove_small_objects(labels, max_size=max(min_size - 1, 0)))[0]
+    labels = relabel_sequential(_without_small(labels, min_size))[0]
     return labels.astype(np.uint16 if labels.max() < 2**16 else np.uint32)
+
+
+def _without_small(labels, size):
+    """`labels` with the objects of fewer than `size` pixels set to 0 (one object or many alike)."""
+    small = np.bincount(labels.ravel()) < size
+    small[0] = False
+    return np.where(small[labels], 0, labels)
