@@ -156,7 +156,7 @@ def _source(arm, specimen, train, folder, args):
         model = args.broad_models / f"without-{specimen.name}"
         if not (model / "config.json").is_file():
             raise SystemExit(f"{model}: make it with scripts/train_broad_model.py --without {specimen.name}")
-        settings = {"refine.model": str(model.resolve()), "refine.condition": "mask"} | changes
+        settings = {"refine.model": str(model.resolve())} | changes
         return _pairs(generate("nuclei-2d-broad", count=args.count, out=folder / arm, rng=SEED, settings=settings)), {}
     if kind in SHARED:
         preset, settings = SHARED[kind]

@@ -20,12 +20,15 @@ def adapt(
     steps: int = typer.Option(None, "--steps", min=1, help="Fixed fine-tuning steps instead of the budget's."),
     percentiles: str = typer.Option("1,99.8", "--percentiles", help="LOW,HIGH: each image's percentiles -> [0, 1]."),
     base: str = typer.Option(
-        "nuclei-fluo-2d-masked", "--base-model", help="2D model to fine-tune (unconditional or mask-conditioned)."
+        None,
+        "--base-model",
+        help="2D model to fine-tune, unconditional or mask-conditioned [default: nuclei-fluo-2d-masked].",
     ),
     seed: int = typer.Option(0, "--seed", min=0),
     axes: str = AXES,
 ):
     """Fit a nuclei preset and fine-tune the 2D model to your images; then `generate OUT/preset.yaml`."""
+    from synthscope.adapt import BASE
     from synthscope.adapt import adapt as adapt_specimen
     from synthscope.errors import InputError
     from synthscope.intensity import percentile_normalize
@@ -60,7 +63,7 @@ def adapt(
             minutes=minutes,
             steps=steps,
             normalisation={"method": "percentile", "low": low, "high": high, "of": "each image"},
-            base=base,
+            base=base or BASE,
             rng=seed,
             callback=callback,
         )
