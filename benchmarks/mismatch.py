@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from synthscope.pipeline import MISMATCH_POLICIES, generate
+from synthscope.pipeline import generate
+from synthscope.refine import MISMATCH_POLICIES
 
 SETTINGS = {
     "default": {},

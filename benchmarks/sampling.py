@@ -1,6 +1,6 @@
 """Seconds per refined image on this CPU: the published schedule against our default.
 
-    python benchmarks/sampling.py [--model NAME|FOLDER] [--quick]
+    python benchmarks/sampling.py [--model NAME|FOLDER] [--student NAME|FOLDER] [--quick]
 
 For one fixed 2D denoiser (a bundled model or a model folder; by default a randomly
 initialised ~1.1M-parameter model of the default config) it prints:
@@ -10,6 +10,8 @@ initialised ~1.1M-parameter model of the default config) it prints:
   their ratio and network evaluations (NFE); the mean absolute difference of (b) and of
   DDIM to (a), next to that of two seeds of (b) (the spread of the sampler itself);
 - the pipeline overhead: total time / (NFE x one pass of the network over the tiles);
+- with ``--student``, a distilled student (``synthscope distill``) refining the same image
+  at its noise level in its steps (its condition: the image's bright discs), beside (a);
 - tiled 1024x1024 and 32x256x256 (2D model slice by slice) time and peak memory, each
   in a fresh process, and the time per pixel relative to 256x256.
 
@@ -87,6 +89,7 @@ def run_case(folder, case):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="bundled model name or model folder (default: random default-config model)")
+    parser.add_argument("--student", help="a distilled student (model folder or bundled name) to time beside (a)")
     parser.add_argument("--quick", action="store_true", help="time 40 of the 400 reference steps and scale")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
@@ -151,6 +154,20 @@ def main():
         print(
             f"{name:34s} {wall:7.2f} {cpu:7.2f} {variant['steps']:4d} {ref_cpu / cpu:15.1f} {difference:>19s} "
             f"{overhead:+9.0%}"
+        )
+    if options.student:
+        student = load_denoiser(options.student)
+        record = student.extra["distilled"]
+        channels = student.config.condition_channels
+        condition = np.repeat((image > 0.3)[None], channels, axis=0).astype(np.float32) if channels else None
+        stages = [Stage(t_start=record["t_starts"][0])]
+        options_ = {"sampler": record["sampler"], "steps": record["steps"], "condition": condition, "rng": 0}
+        refine(student, image, stages=stages, **options_)  # warm up
+        _, wall, cpu = timed(functools.partial(refine, student, image, stages=stages, **options_))
+        overhead = cpu / (record["steps"] * forward[None]) - 1
+        name = f"    student: DDIM {record['steps']} from t={record['t_starts'][0]}, bf16"
+        print(
+            f"{name:34s} {wall:7.2f} {cpu:7.2f} {record['steps']:4d} {ref_cpu / cpu:15.1f} {'':>19s} {overhead:+9.0%}"
         )
     print(
         f"one network pass over the 25 tiles of 64x64, cpu s: bf16 {forward[None]:.3f}, fp32 {forward[False]:.3f}; "

@@ -18,6 +18,7 @@ scored by AP@0.5 on the specimen's held-out real images), run on every specimen 
   draws its own sizes, density, brightness, blur, noise, texture), as sketches and refined
   by its model trained on every specimen but the one scored
   (``scripts/train_broad_model.py --without NAME --out BROAD_MODELS/without-NAME``);
+- ``learned`` (not run by default): ``nuclei-2d-learned``, masks drawn by the mask model;
 - ``fit-sketches``: sketches of the preset ``synthscope fit`` makes from the training
   labels, not refined;
 - ``ellipses+KEY`` (not run by default; e.g. ``ellipses+render.texture``): the naive
@@ -43,9 +44,11 @@ holds each arm's runs, ``specimens.json`` all of them and ``specimens.md`` the t
 
 import argparse
 import json
+import re
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import yaml
 
@@ -71,6 +74,7 @@ SHARED = {
     "nuclei-2d": ("nuclei-2d", {}),
     "broad": ("nuclei-2d-broad", {}),  # with refine.model set; without it, see _source
     "broad-sketches": ("nuclei-2d-broad", {"refine.model": None}),
+    "learned": ("nuclei-2d-learned", {}),  # learned masks (issue 19); not run by default
 }
 # What makes the ellipse baseline naive: everything but size, density, brightness, blur and noise off.
 NAIVE = {
@@ -107,13 +111,13 @@ def main():
     )
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    arms = args.arms.split(",")
+    arms = re.split(r",(?![^\[]*\])", args.arms)  # commas inside [...] belong to a value
     for name in args.specimens.split(","):
         specimen = SPECIMENS[name]
         train, test = specimen.load("train"), specimen.load("test")
         folder = args.out / name
         for arm in arms:
-            scores = folder / "scores" / f"{arm}.json"
+            scores = folder / "scores" / f"{_file_name(arm)}.json"
             if scores.is_file():
                 continue
             started = time.perf_counter()
@@ -143,13 +147,14 @@ def collect(out):
     for name in SPECIMENS:
         files = sorted((out / name / "scores").glob("*.json"), key=lambda f: f.stat().st_mtime)
         if files:
-            results[name] = {f.stem: json.loads(f.read_text()) for f in files}
+            results[name] = {unquote(f.stem): json.loads(f.read_text()) for f in files}
     return results
 
 
 def _source(arm, specimen, train, folder, args):
     """The training pairs of `arm` (None for the real images) and what making them cost."""
     kind, changes = _parse(arm)
+    made_in = folder / _file_name(arm)
     if kind == "real":
         return None, {}
     if kind == "broad" and "refine.model" not in changes:  # its model without this specimen's images
@@ -157,10 +162,11 @@ def _source(arm, specimen, train, folder, args):
         if not (model / "config.json").is_file():
             raise SystemExit(f"{model}: make it with scripts/train_broad_model.py --without {specimen.name}")
         settings = {"refine.model": str(model.resolve())} | changes
-        return _pairs(generate("nuclei-2d-broad", count=args.count, out=folder / arm, rng=SEED, settings=settings)), {}
+        return _pairs(generate("nuclei-2d-broad", count=args.count, out=made_in, rng=SEED, settings=settings)), {}
     if kind in SHARED:
         preset, settings = SHARED[kind]
-        made = generate(preset, count=args.count, out=args.out / "shared" / arm, rng=SEED, settings=settings | changes)
+        shared = args.out / "shared" / _file_name(arm)
+        made = generate(preset, count=args.count, out=shared, rng=SEED, settings=settings | changes)
         return _pairs(made), {}
     base = changes.pop("base", None)  # an adapt option, not a preset setting
     adapted = _adapted(specimen, train, folder, args, labels=kind != "adapt-images", base=base)
@@ -168,14 +174,19 @@ def _source(arm, specimen, train, folder, args):
     if kind in ("adapt-labels", "adapt-images"):
         record = json.loads((adapted / "adapt.json").read_text())
         started = time.perf_counter()
-        data = _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED, settings=changes))
+        data = _pairs(generate(preset, count=args.count, out=made_in, rng=SEED, settings=changes))
         costs = {"adapt_seconds": record["seconds"], "adapt_cpu_seconds": record["cpu_seconds"]}
         return data, {**costs, "generate_seconds_per_item": (time.perf_counter() - started) / args.count}
     if kind.startswith("ellipses+"):  # the naive baseline with one feature of the fitted preset back
         settings = {key: value for key, value in NAIVE.items() if key != kind.removeprefix("ellipses+")}
     else:
         settings = {"refine.model": None} if kind == "fit-sketches" else NAIVE
-    return _pairs(generate(preset, count=args.count, out=folder / arm, rng=SEED, settings=settings | changes)), {}
+    return _pairs(generate(preset, count=args.count, out=made_in, rng=SEED, settings=settings | changes)), {}
+
+
+def _file_name(arm):
+    """`arm` as a file or folder name: a model path's slashes (``@refine.model=runs/m``) escaped."""
+    return quote(arm, safe="@=+,.-_[]")
 
 
 def _parse(arm):

@@ -8,7 +8,7 @@ import torch
 import yaml
 from typer.testing import CliRunner
 
-from synthscope.adapt import adapt, label_nuclei
+from synthscope.adapt import LABELLED_OUT_OF_PLANE_BRIGHTNESS, adapt, label_nuclei
 from synthscope.cli import app
 from synthscope.diffusion import build_denoiser, load_denoiser, save_denoiser
 from synthscope.errors import InputError
@@ -65,6 +65,8 @@ def test_adapt_writes_a_preset_that_generates_with_its_own_model(specimen, tiny_
     preset = yaml.safe_load(preset_path.read_text())
     assert preset["refine"]["model"] == "model" and preset["spacing"] == [0.5, 0.5]
     assert 5 <= preset["nuclei"]["radius"][0] < preset["nuclei"]["radius"][1] <= 13
+    if with_labels:  # unlabelled nuclei beside the labels are drawn almost dark
+        assert preset["nuclei"]["out_of_plane_brightness"] == LABELLED_OUT_OF_PLANE_BRIGHTNESS
     record = json.loads((out / "adapt.json").read_text())
     assert record["training"]["steps"] == 3 and record["labels"] == (
         "given" if with_labels else "found by label_nuclei"

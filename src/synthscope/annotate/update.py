@@ -90,26 +90,31 @@ def update_labels(image, labels, *, band=2, smoothing=1.0, min_iou=0.5, frames=F
     flooded = watershed(gradient, markers)
     flooded[flooded == background] = 0
 
-    updated = labels.copy()
     ious, refused = {}, []
+    before, after = ndi.find_objects(labels), ndi.find_objects(flooded, max_label=int(ids.max()))
     for obj in ids:
-        old = labels == obj
-        new = flooded == obj
+        box = _union(before[obj - 1], after[obj - 1])
+        old = labels[box] == obj
+        new = flooded[box] == obj
         iou = float((old & new).sum() / (old | new).sum())
         _, pieces = ndi.label(new)
         if iou < min_iou or pieces != 1:
             refused.append(int(obj))
             iou = 1.0
-            new = old
         ious[int(obj)] = iou
-        updated[old & ~new] = 0
-    for obj in ids:
-        if int(obj) not in refused:
-            updated[flooded == obj] = obj
-    # A refused object keeps its old mask even where a neighbour grew into it.
-    for obj in refused:
-        updated[labels == obj] = obj
+    # Every accepted object takes its flooded pixels, and a refused one keeps its old mask
+    # even where a neighbour grew into it; the pixels an object left and nobody took are background.
+    kept = np.isin(labels, refused)
+    moved = np.isin(flooded, ids[~np.isin(ids, refused)])
+    updated = np.where(kept, labels, np.where(moved, flooded, 0)).astype(labels.dtype)
     return updated, {"iou": ious, "refused": refused, "mean_iou": float(np.mean(list(ious.values())))}
+
+
+def _union(a, b):
+    """The smallest box (tuple of slices) holding the boxes `a` and `b`, either of which may be None."""
+    if a is None or b is None:
+        return a if b is None else b
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop)) for x, y in zip(a, b))
 
 
 def check_frames(labels, frames):

@@ -5,7 +5,20 @@ import sys
 import typer
 
 # Importing a command module registers its commands on `app`.
-from synthscope.cli import adapt, evaluate, export, fit, generate, info, refine, segment, train, webapp  # noqa: F401
+from synthscope.cli import (  # noqa: F401
+    adapt,
+    distill,
+    evaluate,
+    export,
+    fit,
+    generate,
+    info,
+    refine,
+    segment,
+    shape3d,
+    train,
+    webapp,
+)
 from synthscope.cli._app import app, console, print_error
 from synthscope.errors import InputError
 

@@ -13,11 +13,11 @@ def nuclei_2d() -> list[LayerData]:
 
 
 def cilia() -> list[LayerData]:
-    """Item 0 of ``cilia``: a TEM cross-section sketch with tubule classes, labels and the axoneme's masks.
+    """Item 0 of ``cilia``: a TEM cross-section refined by `tem-cremi-2d`, its sketch, tubule labels and classes.
 
     Examples
     --------
     >>> [kwargs["name"] for _, kwargs, _ in cilia()][:3]
-    ['cilia sketch', 'cilia labels', 'cilia classes']
+    ['cilia image', 'cilia sketch', 'cilia labels']
     """
     return item_layers([make_item("cilia", 0)], name="cilia")

@@ -1,4 +1,4 @@
-"""Rule-based phantoms: annotated nuclei, tissue, time-lapse and cilia, and their sketches.
+"""Phantoms: annotated nuclei, tissue, time-lapse, cilia, red blood cells and learned masks, and their sketches.
 
 Every generator takes a shape, its recipe (a frozen dataclass such as `NucleiRecipe`, or
 the recipe's fields as keyword arguments) and an `rng`, and returns an `Item` with exact
@@ -15,8 +15,10 @@ Examples
 
 from synthscope.phantoms.cilia import CiliaRecipe, cilia
 from synthscope.phantoms.fit_fallback import FitWarning
+from synthscope.phantoms.learned import LearnedRecipe, learned
 from synthscope.phantoms.nuclei import NucleiRecipe, nuclei
 from synthscope.phantoms.presets import load_preset, preset_names, sketch_item
+from synthscope.phantoms.rbc import RbcRecipe, rbc
 from synthscope.phantoms.render import RenderRecipe, render
 from synthscope.phantoms.timelapse import TimelapseRecipe, timelapse
 from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nuclei_membrane, tissue
@@ -24,16 +26,20 @@ from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nucle
 __all__ = [
     "CiliaRecipe",
     "FitWarning",
+    "LearnedRecipe",
     "NucleiMembraneRecipe",
     "NucleiRecipe",
+    "RbcRecipe",
     "RenderRecipe",
     "TimelapseRecipe",
     "TissueRecipe",
     "cilia",
+    "learned",
     "load_preset",
     "nuclei",
     "nuclei_membrane",
     "preset_names",
+    "rbc",
     "render",
     "sketch_item",
     "timelapse",

@@ -5,7 +5,6 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from skimage.segmentation import relabel_sequential
 
 from synthscope import checks as check
 from synthscope.errors import InputError
@@ -400,8 +399,10 @@ def _split_out_of_plane(labels, records):
     """
     beyond = np.zeros(int(labels.max()) + 1, bool)
     beyond[[r["id"] for r in records if r.get("defocus", 0) > 1]] = True
-    section, forward, _ = relabel_sequential(np.where(beyond[labels], 0, labels))
-    out_of_plane, forward_out, _ = relabel_sequential(np.where(beyond[labels], labels, 0))
+    shown = np.bincount(labels.ravel(), minlength=beyond.size) > 0
+    shown[0] = False
+    forward, forward_out = (_sequential(shown & part, labels.dtype) for part in (~beyond, beyond))
+    section, out_of_plane = forward[labels], forward_out[labels]
     kept, moved = [], []
     for record in records:
         if beyond[record["id"]]:
@@ -411,7 +412,12 @@ def _split_out_of_plane(labels, records):
             kept.append(
                 {**record, "id": int(forward[record["id"]]), **({"pair": int(forward[pair]) or None} if pair else {})}
             )
-    return section.astype(labels.dtype), out_of_plane.astype(labels.dtype), kept, moved
+    return section, out_of_plane, kept, moved
+
+
+def _sequential(present, dtype):
+    """The lookup table (of `dtype`) that numbers the ids marked in `present` 1..N in order, every other id 0."""
+    return np.where(present, np.cumsum(present), 0).astype(dtype)
 
 
 def _lognormal(radius):

@@ -23,12 +23,13 @@ from synthscope.errors import InputError
 from synthscope.item import Item
 from synthscope.phantoms.cilia import CiliaRecipe, cilia
 from synthscope.phantoms.cilia_rules import rule_names
+from synthscope.phantoms.learned import LearnedRecipe, learned
 from synthscope.phantoms.nuclei import NucleiRecipe, nuclei
+from synthscope.phantoms.rbc import RbcRecipe, rbc
 from synthscope.phantoms.render import RenderRecipe, render
 from synthscope.phantoms.timelapse import TimelapseRecipe, timelapse
 from synthscope.phantoms.tissue import NucleiMembraneRecipe, TissueRecipe, nuclei_membrane, tissue
 from synthscope.phantoms.vary import check_variation, draw_variation, extremes
-from synthscope.refine.spec import RefineSpec
 
 #: generator name -> (function, recipe class of its parameters)
 GENERATORS = {
@@ -37,6 +38,8 @@ GENERATORS = {
     "timelapse": (timelapse, TimelapseRecipe),
     "nuclei_membrane": (nuclei_membrane, NucleiMembraneRecipe),
     "cilia": (cilia, CiliaRecipe),
+    "rbc": (rbc, RbcRecipe),
+    "learned": (learned, LearnedRecipe),
 }
 _TOP = ("description", "generator", "shape", "spacing", "render", "refine", "vary")
 # Setting one of these removes the others of its section: count or density; one stage or several.
@@ -196,6 +199,8 @@ def _set(preset, key, value, name):
 
 
 def _check_preset(preset):
+    from synthscope.refine.spec import RefineSpec  # here: refine.spec imports from this package
+
     generator = preset.get("generator")
     check.check_choice(generator, "generator", tuple(GENERATORS))
     unknown = sorted(set(preset) - {*_TOP, generator, "name"})

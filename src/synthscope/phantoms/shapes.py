@@ -167,11 +167,16 @@ def star_mask(star, shape, *, scale):
     slices = tuple(slice(a, max(a, b)) for a, b in zip(lo, hi))
     if np.any(hi <= lo):
         return slices, np.zeros([0] * len(shape), bool)
-    axes = [(np.arange(a, b) - c) * s for a, b, c, s in zip(lo, hi, star.center, scale)]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)  # (..., ndim) offsets from the centre
-    d = np.moveaxis(grid @ (star.rotation / star.semi_axes), -1, 0)  # in the shape's own axes
+    offsets = np.ix_(*((np.arange(a, b) - c) * s for a, b, c, s in zip(lo, hi, star.center, scale)))
+    to_shape = star.rotation / star.semi_axes
+    # the offsets from the centre in the shape's own axes, on the box's grid
+    d = np.stack(np.broadcast_arrays(*(sum(o * to_shape[i, k] for i, o in enumerate(offsets)) for k in range(len(lo)))))
     rho = np.sqrt(np.einsum("i...,i...->...", d, d))
-    return slices, rho <= star.radius * _lookup(star.table, d, rho)
+    # only the pixels between the shortest and the longest radius need their direction's radius
+    mask = rho <= star.radius * star.table.min()
+    ring = ~mask & (rho <= star.radius * star.table.max())
+    mask[ring] = rho[ring] <= star.radius * _lookup(star.table, d[:, ring], rho[ring])
+    return slices, mask
 
 
 def _lookup(table, d, rho):

@@ -11,7 +11,11 @@ it. ``refine.mismatch`` says what happens then:
 
 - ``"retry"`` (default): refine again with a new seed derived from the item's seed, up to
   ``refine.retries`` more times, and keep the first result with no mismatch; when none is
-  clean, ``"relabel"`` the last one.
+  clean, ``"relabel"`` the last one. A retry refines only a window around what disagreed
+  (`retry_window`: at least the model's patch, the disagreeing pixels and `RETRY_MARGIN`
+  pixels around them drawn again from the sketch, the rest of the window held to the
+  previous result), so that it costs a few tiles of the network instead of the whole
+  image, and what was already right stays as it was.
 - ``"relabel"``: bring the labels into agreement with the image
   (`synthscope.annotate.reconcile_labels`): each unlabeled object becomes a new label (ids
   after the largest), each empty label is removed.
@@ -24,6 +28,7 @@ empty label. The result depends only on the item, the spec and the seed.
 import dataclasses
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from synthscope.annotate import find_mismatches, reconcile_labels, update_labels
 from synthscope.item import Item
@@ -33,19 +38,27 @@ from synthscope.refine.spec import RefineSpec
 from synthscope.refine.tracks import retrack
 from synthscope.seeds import item_seed
 
+#: Pixels around what disagreed that a retry draws again from the sketch.
+RETRY_MARGIN = 8
+#: The Gaussian sigma (pixels) of the seam between what a retry draws again and what it holds.
+RETRY_SOFTNESS = 2.0
+
 
 def load_model(spec: RefineSpec):
     """Return ``(denoiser, info)`` for the model `spec` names, or ``(None, None)`` for none.
 
     ``info`` is ``{"name", "sha256"}`` as a data set records it. A model whose condition
-    channels do not fit ``spec.condition`` is refused (`check_condition`) before any work.
+    channels do not fit ``spec.condition`` (`check_condition`), or a distilled student run
+    with settings it was not trained for (`check_distilled`), is refused before any work.
     """
     if spec.model is None:
         return None, None
     from synthscope.diffusion import load_denoiser
+    from synthscope.diffusion.distill import check_distilled
 
     denoiser = load_denoiser(spec.model)
     check_condition(spec, denoiser.config.condition_channels)
+    check_distilled(denoiser, sampler=spec.sampler, steps=spec.steps, t_starts=[stage.t for stage in spec.plan])
     return denoiser, {"name": str(spec.model), "sha256": denoiser.source["sha256"]}
 
 
@@ -56,8 +69,8 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
     edges (ids kept; frame by frame for a time-lapse, so that every label stays in the
     frames of its track), and the result checked against the sketch (frame by frame for a
     time-lapse) for unlabeled objects and empty labels; ``spec.mismatch`` decides what
-    follows (see the module notes). ``"retry"`` refines again with seed
-    ``item_seed(rng, k)`` for ``k = 1, 2, ...``; ``"relabel"`` makes a time-lapse lose the
+    follows (see the module notes). ``"retry"`` refines the window around what disagreed
+    again with seed ``item_seed(rng, k)`` for ``k = 1, 2, ...``; ``"relabel"`` makes a time-lapse lose the
     whole track of a label empty in any frame, and each new object a one-frame track.
 
     Parameters
@@ -85,14 +98,16 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
     stages = _stages(item, spec)
     frames = "T" in item.axes
     check = dict(reference=item.sketch, polarity=polarity, frames=frames)
+    image = _refine(item, denoiser, spec, stages, rng)
     for attempt in range(retries + 1):
-        image = _refine(item, denoiser, spec, stages, rng if attempt == 0 else item_seed(rng, attempt))
         labels, update = update_labels(image, item.labels, band=spec.band, frames=frames)
         blobs, empty = find_mismatches(image, labels, **check)
         if attempt == 0:
             found = {"unlabeled_objects": int(blobs.max()), "empty_labels": empty}
-        if not blobs.any() and not empty:
+        if (not blobs.any() and not empty) or attempt == retries:
             break
+        wrong = (blobs > 0) | np.isin(labels, empty)
+        image = _refine_window(item, image, wrong, denoiser, spec, stages, item_seed(rng, attempt + 1))
     changes = {"added": [], "lost": []}
     if spec.mismatch != "keep" and (blobs.any() or empty):
         labels, changes = reconcile_labels(image, labels, band=spec.band, **check)
@@ -121,16 +136,65 @@ def _stages(item, spec):
     ]
 
 
-def _refine(item, denoiser, spec, stages, seed):
+def _refine(item, denoiser, spec, stages, seed, *, window=(), sketch=None):
+    """Refine the item's sketch with `stages`; or the `sketch` of its `window` (a tuple of slices of the labels)."""
     from synthscope.diffusion import refine
 
+    given = condition(item, spec.condition)
     return refine(
         denoiser,
-        item.sketch,
+        item.sketch if sketch is None else sketch,
         stages=stages,
-        condition=condition(item, spec.condition),
+        condition=None if given is None else given[(slice(None),) * (given.ndim - item.labels.ndim) + window],
         sampler=spec.sampler,
         steps=spec.steps,
         rng=seed,
         slice_rho=spec.slice_rho,
     )
+
+
+def _refine_window(item, image, wrong, denoiser, spec, stages, seed):
+    """`image` with the window around the `wrong` pixels refined again from the sketch; the rest as it was."""
+    from synthscope.diffusion import Stage
+
+    window = retry_window(wrong, least=denoiser.config.patch_size)
+    redo = ndi.binary_dilation(wrong[window], iterations=RETRY_MARGIN)
+    keep = 1 - ndi.gaussian_filter(redo.astype(np.float32), RETRY_SOFTNESS)  # held to the previous result
+    keep[~redo] = 1.0  # the rest of the window is the previous result, so it joins the image around it
+    channels = (slice(None),) * (item.sketch.ndim - item.labels.ndim)
+    sketch = np.clip(image[channels + window] * keep + item.sketch[channels + window] * (1 - keep), 0, 1)
+    held = [
+        Stage(t_start=stage.t_start, hold=keep if stage.hold is None else np.maximum(stage.hold[window], keep))
+        for stage in stages
+    ]
+    again = image.copy()
+    again[channels + window] = _refine(item, denoiser, spec, held, seed, window=window, sketch=sketch)
+    return again
+
+
+def retry_window(wrong, *, least, margin=None):
+    """The window (a tuple of slices) that a retry refines again: around the `wrong` pixels.
+
+    Along the last ``len(least)`` axes (the model's), the box of the `wrong` pixels widened
+    by `margin` (by default twice `RETRY_MARGIN`: the pixels drawn again and a band as wide
+    that holds the previous result) and to at least `least` pixels (the model's patch),
+    inside the image; any axes before them (time, or the slices of a 2D model) whole. The
+    whole image when nothing is wrong.
+
+    Examples
+    --------
+    >>> wrong = np.zeros((256, 256), bool); wrong[100:108, 250:254] = True
+    >>> retry_window(wrong, least=(64, 64))
+    (slice(72, 136, None), slice(192, 256, None))
+    """
+    margin = 2 * RETRY_MARGIN if margin is None else margin
+    lead = wrong.ndim - len(least)
+    if not wrong.any():
+        return (slice(None),) * wrong.ndim
+    window = [slice(None)] * lead
+    for points, size, side in zip(np.nonzero(wrong)[lead:], wrong.shape[lead:], least):
+        low, high = int(points.min()) - margin, int(points.max()) + 1 + margin
+        width = min(max(high - low, side), size)
+        low = min(max(low - (width - (high - low)) // 2, 0), size - width)
+        window.append(slice(low, low + width))
+    return tuple(window)

@@ -1,0 +1,159 @@
+"""Training cells from synthscope's own 3D phantoms: (2D image, 2D mask, 3D shape) on the model's grid.
+
+A cell is drawn whole in an isotropic volume, rendered as the microscope would image the
+volume (`synthscope.phantoms.render`), and cut at the plane through its centroid: that
+section's image and mask are the model's input, the 3D mask its target. Sources:
+
+- ``"nuclei"``: one nucleus drawn by the ``nuclei-3d`` preset's generator (its radius,
+  roughness and elongation ranges), randomly oriented, then flattened along z by a
+  factor drawn from `flatten` (nuclei of cells grown on a surface are flatter along the
+  optical axis than across it);
+- ``"rbc"``: one cell of the ``rbc-3d`` preset (`synthscope.phantoms.rbc`), with its
+  class imbalance and random orientation.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from synthscope.checks import check_choice, check_number, check_range
+from synthscope.errors import InputError
+from synthscope.intensity import percentile_normalize
+from synthscope.item import Item
+from synthscope.phantoms import NucleiRecipe, RenderRecipe, load_preset, render
+from synthscope.phantoms.nuclei import draw_nucleus
+from synthscope.phantoms.rbc import RbcRecipe, rbc
+from synthscope.phantoms.shapes import star_mask
+from synthscope.seeds import item_seed
+from synthscope.shape3d.geometry import cell_frame, to_grid
+
+SOURCES = ("nuclei", "rbc")
+#: Percentiles of the image on the cell's grid mapped to 0 and 1 (the model's input range).
+PERCENTILES = (1.0, 99.8)
+
+
+@dataclasses.dataclass(frozen=True)
+class Cells:
+    """Cells on the model's grid.
+
+    Attributes
+    ----------
+    images, masks : numpy.ndarray
+        ``(N, size, size)``: float32 images in [0, 1] and float32 0/1 masks of the sections.
+    shapes : numpy.ndarray
+        ``(N, size, size, size)`` bool: the 3D masks; the section lies midway between the
+        two middle planes (the grid's centre, as in `synthscope.shape3d.geometry`).
+    classes : tuple of str
+        Each cell's class (``"nucleus"`` for nuclei).
+    """
+
+    images: np.ndarray
+    masks: np.ndarray
+    shapes: np.ndarray
+    classes: tuple
+
+
+def phantom_cells(
+    source: str,
+    count: int,
+    *,
+    size: int = 32,
+    flatten: tuple[float, float] = (0.5, 1.0),
+    cell_class: str | None = None,
+    rng: int = 0,
+) -> Cells:
+    """Return `count` phantom cells of `source` on a grid of side `size`.
+
+    Parameters
+    ----------
+    source : {"nuclei", "rbc"}
+    count : int
+    size : int
+        The grid's side (the model's size).
+    flatten : (float, float)
+        Nuclei only: range of the factor, in (0, 1], by which a nucleus is flattened along z.
+    cell_class : str, optional
+        Red blood cells only: every cell of this class of `synthscope.phantoms.rbc.CLASSES`
+        instead of the preset's imbalanced draw.
+    rng : int
+        Cell i is made with the seed ``item_seed(rng, i)``, so a set is the same whatever
+        its size.
+
+    Examples
+    --------
+    >>> cells = phantom_cells("rbc", 2, size=16, rng=0)
+    >>> cells.images.shape, cells.shapes.shape, len(cells.classes)
+    ((2, 16, 16), (2, 16, 16, 16), 2)
+    """
+    check_choice(source, "source", SOURCES)
+    check_number(count, "count", low=1, integer=True)
+    check_number(size, "size", low=8, high=256, integer=True)
+    flatten = check_range(flatten, "flatten", low=0, high=1, low_open=True)
+    draw = _nucleus if source == "nuclei" else _rbc
+    recipes = _recipes(source)
+    if cell_class is not None:
+        if source != "rbc":
+            raise InputError("cell_class: applies to source 'rbc' only")
+        recipes = (recipes[0].replace(cell_class=cell_class), recipes[1])
+    cells = [
+        draw(np.random.default_rng(item_seed(rng, i)), size=size, flatten=flatten, recipes=recipes)
+        for i in range(count)
+    ]
+    return Cells(
+        images=np.stack([c[0] for c in cells]),
+        masks=np.stack([c[1] for c in cells]),
+        shapes=np.stack([c[2] for c in cells]),
+        classes=tuple(c[3] for c in cells),
+    )
+
+
+def grid_input(image: np.ndarray, mask: np.ndarray, *, size: int):
+    """Return a cell's 2D image and mask on its grid (image mapped by `PERCENTILES`), and the `Frame`.
+
+    Examples
+    --------
+    >>> mask = np.zeros((40, 40), bool); mask[10:20, 10:30] = True
+    >>> image, grid_mask, frame = grid_input(mask * 100.0, mask, size=16)
+    >>> float(image.max()), frame.size
+    (1.0, 16)
+    """
+    frame = cell_frame(mask, size=size)
+    picture = percentile_normalize(to_grid(image, frame), *PERCENTILES)
+    return picture, (to_grid(mask, frame) > 0.5).astype(np.float32), frame
+
+
+def section(volume_mask: np.ndarray, image: np.ndarray, *, size: int):
+    """Return a whole cell's (grid image, grid mask, grid shape) cut at its centroid plane."""
+    z = int(round(np.mean(np.nonzero(volume_mask)[0])))
+    picture, mask, frame = grid_input(image[z], volume_mask[z], size=size)
+    return picture, mask, to_grid(volume_mask, frame, z_center=z) > 0.5
+
+
+def _recipes(source):
+    preset = load_preset("nuclei-3d" if source == "nuclei" else "rbc-3d")
+    generator = NucleiRecipe if source == "nuclei" else RbcRecipe
+    return generator.from_mapping(preset[preset["generator"]], section_name=preset["generator"]), RenderRecipe(
+        **preset["render"]
+    )
+
+
+def _nucleus(rng, *, size, flatten, recipes):
+    recipe, look = recipes
+    p = recipe.replace(count=1, density=None, mitotic_fraction=0.0).resolve((64, 64, 64))
+    star, record = draw_nucleus(np.zeros(3), p, rng)
+    factor = rng.uniform(*flatten)
+    side = 2 * int(np.ceil(star.extent)) + 9
+    star = dataclasses.replace(star, center=np.full(3, (side - 1) / 2))
+    box, mask = star_mask(star, (side,) * 3, scale=(1 / factor, 1, 1))
+    labels = np.zeros((side,) * 3, np.uint16)
+    labels[box] = mask
+    item = Item(labels=labels, axes="ZYX", metadata={"objects": [{"id": 1, **record}]})
+    picture, grid_mask, shape = section(labels > 0, render(item, look, rng=rng), size=size)
+    return picture, grid_mask, shape, "nucleus"
+
+
+def _rbc(rng, *, size, flatten, recipes):
+    recipe, look = recipes
+    item = rbc((64, 64, 64), recipe, rng=rng)
+    picture, grid_mask, shape = section(item.labels > 0, render(item, look, rng=rng), size=size)
+    return picture, grid_mask, shape, item.metadata["class"]

@@ -1,0 +1,161 @@
+"""The learned generator: mask crops, the mask model, decoding, composition without collisions, presets."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage as ndi
+from skimage.draw import disk, ellipse
+
+from synthscope.diffusion import build_denoiser, save_denoiser, train_denoiser
+from synthscope.errors import InputError
+from synthscope.phantoms import load_preset, sketch_item
+from synthscope.phantoms.compose import APART, compose
+from synthscope.phantoms.learned import LearnedRecipe, as_learned, learned
+from synthscope.phantoms.mask_model import decode, is_simple, load_mask_model, mask_crops, sample_masks
+from synthscope.phantoms.measure import measure
+
+
+def _disc(radius):
+    r = int(np.ceil(radius))
+    return np.hypot(*np.mgrid[-r : r + 1, -r : r + 1]) <= radius
+
+
+def test_mask_crops_keep_whole_simple_objects_centred_at_one_radius():
+    labels = np.zeros((80, 80), np.uint16)
+    labels[ellipse(20, 20, 6, 10, rotation=0.4)] = 1  # kept
+    labels[ellipse(78, 40, 5, 8, shape=labels.shape)] = 2  # cut by the border
+    ring = np.zeros((80, 80), bool)
+    ring[disk((50, 55), 8)] = True
+    ring[disk((50, 55), 3)] = False
+    labels[ring] = 3  # a hole
+    labels[disk((20, 60), 2)] = 4  # too small
+    crops = mask_crops([labels], size=32, radius=10)
+    assert crops.shape == (1, 32, 32)
+    centre = ndi.center_of_mass(crops[0])
+    assert np.allclose(centre, 15.5, atol=0.5)
+    assert abs(np.sqrt(crops[0].sum() / np.pi) - 10) < 0.3
+    with pytest.raises(InputError, match="2D integer label images"):
+        mask_crops([labels.astype(float)])
+
+
+@pytest.mark.parametrize("radius", [3.0, 7.5, 14.0])
+def test_decode_draws_the_asked_size_and_a_3d_ellipsoid_section_stack(radius):
+    shape = np.zeros((32, 32), np.float32)
+    shape[ellipse(15.5, 15.5, 8, 12, rotation=0.3)] = 1
+    box = decode(shape, radius, scale=(1, 1), angle=1.0)
+    assert is_simple(box) and all(s % 2 for s in box.shape)
+    assert abs(np.sqrt(box.sum() / np.pi) - radius) < 0.15 * radius + 0.3
+    volume = decode(shape, radius, scale=(2, 1, 1), height=0.8)
+    planes = np.flatnonzero(volume.any(axis=(1, 2)))
+    assert len(planes) == pytest.approx(2 * 0.8 * radius / 2, abs=1.5)  # half-height 0.8 r over z pixels of 2
+    middle = volume[volume.shape[0] // 2]
+    assert middle.sum() == pytest.approx(decode(shape, radius, scale=(1, 1)).sum(), rel=0.05)
+    assert volume[planes[0]].sum() < middle.sum()
+
+
+def test_compose_never_overlaps_and_obeys_touching():
+    rng = np.random.default_rng(0)
+    masks = [_disc(r) for r in rng.uniform(4, 8, 40)]
+    shares = {}
+    for touching in (0.0, 1.0):
+        labels, records = compose((128, 128), masks, touching=touching, rng=1)
+        assert labels.dtype == np.uint16 and labels.max() == len(records) > 20
+        for record in records:  # every object whole where the image shows it: nothing lies on top
+            own = labels == record["id"]
+            cut = any(c < 9 or c > 118 for c in record["center"])
+            assert ndi.label(own)[1] == 1 and (cut or own.sum() == record["area"])
+        stats = measure([np.zeros((128, 128))], [labels])
+        shares[touching] = np.mean(stats["touching"])
+        assert np.mean([r["touching"] for r in records]) == pytest.approx(touching, abs=0.15)
+    assert shares[0.0] == 0  # placed apart: at least APART pixels from every other object
+    assert APART >= 3 and shares[1.0] > 0.8
+
+
+def test_compose_clustering_pulls_objects_together_and_respects_the_region():
+    masks = [_disc(4)] * 30
+    spread = {}
+    for clustering in (0.0, 1.0):
+        labels, records = compose((192, 192), masks, clustering=clustering, cluster_distance=4, rng=2)
+        centres = np.array([r["center"] for r in records], float)
+        distances = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
+        np.fill_diagonal(distances, np.inf)
+        spread[clustering] = np.median(distances.min(axis=1))
+    assert spread[1.0] < 0.8 * spread[0.0]
+    labels, _ = compose((64, 64), masks[:10], region="ellipsoid", rng=0)
+    from synthscope.phantoms.placement import region_mask
+
+    assert labels.max() > 0 and not labels[~region_mask("ellipsoid", (64, 64))].any()
+
+
+def test_compose_3d_with_anisotropic_pixels():
+    ball = decode(np.pad(_disc(10).astype(np.float32), 5), 5.0, scale=(2, 1, 1), height=1.0)
+    labels, records = compose((16, 48, 48), [ball] * 6, touching=0.5, scale=(2, 1, 1), rng=0)
+    assert labels.shape == (16, 48, 48) and labels.max() == len(records) == 6
+    with pytest.raises(InputError, match="odd sides"):
+        compose((16, 48, 48), [np.ones((2, 3, 3), bool)])
+
+
+def test_a_tiny_mask_model_trains_and_an_untrained_one_is_refused(tmp_path):
+    labels = np.zeros((6, 64, 64), np.uint16)
+    rng = np.random.default_rng(0)
+    for image in labels:
+        for i, (y, x) in enumerate([(16, 16), (16, 46), (46, 16), (46, 46)], start=1):
+            image[ellipse(y, x, rng.uniform(5, 7), rng.uniform(7, 10), rotation=rng.uniform(0, np.pi))] = i
+    crops = mask_crops(list(labels), size=16, radius=5)
+    assert len(crops) == 24
+    model = build_denoiser(channels=(8, 8, 8), attention_levels=(False, False, False), patch_size=(16, 16))
+    stats = train_denoiser(model, [crops], steps=60, batch_size=8, rng=0)
+    assert stats["final_loss"] < stats["first_loss"]
+    save_denoiser(model, tmp_path / "plain")  # no mask_radius: not a mask model
+    with pytest.raises(InputError, match="not a mask model"):
+        load_mask_model(tmp_path / "plain")
+    blank = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16))
+    last = [m for m in blank.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.constant_(last.bias, 10.0)  # predicts noise so large that every sample comes out empty
+    save_denoiser(blank, tmp_path / "blank", extra={"mask_radius": 5})
+    with pytest.raises(InputError, match="only 0 of 32 sampled masks were one piece"):
+        sample_masks(load_mask_model(tmp_path / "blank"), 4, steps=2, batch=4, rng=0)
+
+
+def test_learned_items_from_the_bundled_model():
+    item = learned((128, 128), count=12, radius=(6, 9), touching=0.3, rng=0)
+    again = learned((128, 128), count=12, radius=(6, 9), touching=0.3, rng=0)
+    assert np.array_equal(item.labels, again.labels)  # one seed, one item
+    assert item.labels.dtype == np.uint16 and item.labels.max() == 12
+    records = item.metadata["objects"]
+    assert [r["id"] for r in records] == list(range(1, 13))
+    assert all(is_simple(item.labels == r["id"]) for r in records)
+    radii = [r["radius"] for r in records]
+    assert radii == sorted(radii, reverse=True)  # the largest placed first
+    assert item.metadata["mask_model"]["sha256"]
+    volume = learned((16, 64, 64), count=5, radius=6, height=0.6, spacing=(1.0, 0.5, 0.5), rng=0)
+    assert volume.axes == "ZYX" and volume.labels.max() == 5 and "height" in volume.metadata["objects"][0]
+    shared = learned((128, 128), count=30, radius=4, distinct=3, rng=0)  # three shapes, rotated and mirrored
+    assert shared.labels.max() == 30
+
+
+def test_recipe_checks_and_presets():
+    assert LearnedRecipe().resolve((128, 128))["count"] == LearnedRecipe(density=0.35).resolve((128, 128))["count"]
+    assert (
+        LearnedRecipe(density=0.3, height=0.5).resolve((32, 64, 64))["count"]
+        > LearnedRecipe(density=0.3, height=1.0).resolve((32, 64, 64))["count"]
+    )
+    cases = [
+        (lambda: LearnedRecipe(count=5, density=0.2), "count and density are alternatives"),
+        (lambda: LearnedRecipe(touching=2), r"touching must be in \[0, 1\]"),
+        (lambda: LearnedRecipe(count=500, radius=10).resolve((64, 64)), "cannot place 500 nuclei"),
+        (lambda: LearnedRecipe.from_mapping({"roughness": 0.1}, section_name="learned"), "learned.roughness is not"),
+        (lambda: learned((64, 64), count=3, model="no-such-model"), "no-such-model"),
+    ]
+    for call, message in cases:
+        with pytest.raises(InputError, match=message):
+            call()
+    item = sketch_item(load_preset("nuclei-2d-learned", settings={"shape": [96, 96]}), rng=0)
+    assert item.metadata["generator"] == "learned" and item.sketch.dtype == np.float32 and item.labels.max() > 5
+    item = sketch_item(load_preset("nuclei-3d-learned", settings={"shape": [12, 48, 48]}), rng=0)
+    assert item.labels.ndim == 3 and item.labels.max() > 0
+    converted = as_learned(load_preset("nuclei-2d-broad"))
+    assert all(not key.startswith("nuclei.") for key in converted.get("vary", {}))
+    with pytest.raises(InputError, match="nuclei generator"):
+        as_learned(load_preset("tissue-2d"))
