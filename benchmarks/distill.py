@@ -2,7 +2,7 @@
 
     python benchmarks/distill.py --specimens-out runs/specimens [--patch-size 32]
 
-For each preset's teacher arm and student arm of ``benchmarks/specimens.py`` (the same 32
+For each bundled student, its preset's teacher arm and student arm of ``benchmarks/specimens.py`` (the same 32
 sketches, seed 1000, refined once by each), prints:
 
 - realism (FID, KID, SWD on 32x32 patches) of the refined images against the held-out real
@@ -37,10 +37,9 @@ from specimens import _file_name  # noqa: E402  (the arms' folder names)
 STUDENT = "@refine.sampler=ddim@refine.steps=1"
 #: preset -> (its benchmark arm refined by the teacher, the same by the student).
 PAIRS = {
-    "nuclei-2d": ("nuclei-2d", "nuclei-2d@refine.model=nuclei-fluo-2d-out-of-plane-distilled" + STUDENT),
-    "nuclei-2d-broad": (
-        "broad@refine.model=nuclei-fluo-2d-broad",
-        "broad@refine.model=nuclei-fluo-2d-broad-distilled" + STUDENT,
+    "nuclei-2d": (
+        "nuclei-2d@refine.model=nuclei-fluo-2d-out-of-plane@refine.sampler=dpm@refine.steps=10",
+        "nuclei-2d@refine.model=nuclei-fluo-2d-out-of-plane-distilled" + STUDENT,
     ),
 }
 

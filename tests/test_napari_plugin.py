@@ -134,7 +134,7 @@ def test_the_generate_widget_refuses_bad_settings_before_starting(make_napari_vi
 def test_the_generate_widget_cancels_between_items(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     form = _generate_widget(viewer)
-    form["count"].value, form["shape"].value, form["steps"].value = 200, "64, 64", 2
+    form["count"].value, form["shape"].value, form["steps"].value = 200, "64, 64", 0
     form["generate"].native.click()
     qtbot.waitUntil(lambda: form["items"].value >= 1, timeout=60_000)
     form["cancel"].native.click()
