@@ -2,14 +2,16 @@
 
     python benchmarks/segment.py --out runs/segment [--specimens cells3d,hela] [--seeds 0,1,2]
         [--coarse-steps 2000] [--refiner-steps 3000] [--coarse-masks model|degrade]
-        [--synthetic DATASET] [--speed]
+        [--synthetic DATASET | --model MODEL] [--arms coarse,smoothed,refined,refined-5] [--speed]
 
 For every specimen of ``synthscope.sample_data.SPECIMENS`` named and every seed, a model
 (coarse attention U-Net + diffusion refiner, ``synthscope.segment.train_segmenter`` with
 its defaults and the budget given) is trained on the specimen's real training split, or
 with ``--synthetic`` on a synthscope data set (e.g. ``synthscope generate
-nuclei-2d-broad``), and scored on the specimen's test split, which nothing is trained on.
-Arms, all from the same model:
+nuclei-2d-broad``; one model per seed, scored on every specimen), and scored on the
+specimen's test split, which nothing is trained on. ``--model`` scores a trained model
+(a folder or a bundled name, e.g. ``nuclei-seg-2d``) instead: each seed is then only the
+seed of the refinement noise. Arms, all from the same model:
 
 - ``coarse``: the coarse model alone (``refine=False``);
 - ``smoothed``: the coarse mask smoothed by morphology alone (opening and closing of
@@ -20,8 +22,11 @@ Scores per test image, averaged: Dice and boundary F1 (tolerance 2 px) of the se
 mask, AP@0.5 of the instances (``synthscope.evaluate.match_instances``), and for
 ``refined-5`` how much likelier an error is among the 10% most uncertain pixels than
 among the rest. ``--speed`` times a 512x512 image (tiles of cells3d's test slices) with
-one and with five draws. Models and scores are kept under ``--out`` (a rerun resumes);
-``segment.json`` holds every run, ``segment.md`` the table.
+one and with five draws. Models are kept under ``--out/models`` and the scores of every
+(model, specimen, seed) under ``--out/scores``, so reruns resume and runs of several
+invocations add up; ``segment.json`` holds them all, ``segment.md`` the tables, with the
+refined-minus-coarse and refined-minus-smoothed differences (paired by seed) and the
+AP@0.5 of each model as a share of that of the model trained on the specimen itself.
 """
 
 import argparse
@@ -40,6 +45,7 @@ from synthscope.segment import Postprocessing, Segmenter, Training, train_segmen
 
 SMOOTHING = Postprocessing(opening=1, closing=1, smooth=1.0)
 ARMS = ("coarse", "smoothed", "refined", "refined-5")
+SCORES = ("dice", "boundary_f1", "ap50", "uncertainty_error_ratio", "seconds")
 
 
 def main():
@@ -50,34 +56,50 @@ def main():
     parser.add_argument("--coarse-steps", type=int, default=Training.coarse_steps)
     parser.add_argument("--refiner-steps", type=int, default=Training.refiner_steps)
     parser.add_argument("--coarse-masks", default=Training.coarse_masks)
-    parser.add_argument("--synthetic", type=Path, help="train on this synthscope data set instead of the real split")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--synthetic", type=Path, help="train on this synthscope data set instead of the real split")
+    source.add_argument("--model", help="score this trained model (folder or bundled name) instead of training one")
+    parser.add_argument("--arms", default=",".join(ARMS), help="the arms to score, of " + ",".join(ARMS))
     parser.add_argument("--speed", action="store_true", help="also time a 512x512 image")
     args = parser.parse_args()
+    arms = args.arms.split(",")
+    if set(arms) - set(ARMS):
+        parser.error(f"--arms: unknown arms {sorted(set(arms) - set(ARMS))}; expected some of {ARMS}")
     training = Training(
         coarse_steps=args.coarse_steps, refiner_steps=args.refiner_steps, coarse_masks=args.coarse_masks
     )
-    runs = []
+    model = None
     for name in args.specimens.split(","):
         test_images, test_labels = SPECIMENS[name].load("test")
         for seed in map(int, args.seeds.split(",")):
+            source = Path(args.model).name if args.model else "synthetic" if args.synthetic else name
+            scores_file = args.out / "scores" / f"{source}-seed{seed}-{name}.json"
+            if scores_file.is_file():
+                print(scores_file, "scored already", flush=True)
+                continue
             model = _model(args, name, seed, training)
-            scores_file = model.source["path"] + f"/scores-{name}.json"
-            if Path(scores_file).is_file():
-                scores = json.loads(Path(scores_file).read_text())
-            else:
-                scores = score(model, test_images, test_labels, seed=seed)
-                write_text(scores_file, json.dumps(scores, indent=2))
-            runs.append({"specimen": name, "seed": seed, "training": dataclasses.asdict(training), **scores})
-            print(name, seed, json.dumps(scores), flush=True)
+            began = time.process_time()
+            scores = score(model, test_images, test_labels, seed=seed, arms=arms)
+            run = {"specimen": name, "seed": seed, "trained_on": source, "training": _training(model), **scores}
+            run["cpu_seconds"] = time.process_time() - began
+            write_text(scores_file, json.dumps(run, indent=2))
+            print(name, seed, source, json.dumps(scores), flush=True)
+    runs = [json.loads(path.read_text()) for path in sorted((args.out / "scores").glob("*.json"))]
     if args.speed:
-        runs.append({"speed": speed(Segmenter.load(model.source["path"]))})
-        print(runs[-1], flush=True)
+        timing = speed(model or _model(args, args.specimens.split(",")[0], 0, training))
+        write_text(args.out / "speed.json", json.dumps(timing, indent=2))
+        print(timing, flush=True)
+    if (args.out / "speed.json").is_file():
+        runs.append({"speed": json.loads((args.out / "speed.json").read_text())})
     write_text(args.out / "segment.json", json.dumps(runs, indent=2))
     write_text(args.out / "segment.md", table(runs))
 
 
 def _model(args, name, seed, training):
-    """Return the trained model of (specimen, seed), training it unless its folder is complete."""
+    """Return the model to score: `args.model`, or the trained model of (specimen or data set, seed),
+    training it unless its folder is complete."""
+    if args.model:
+        return Segmenter.load(args.model)
     source = "synthetic" if args.synthetic else name
     folder = args.out / "models" / f"{source}-seed{seed}-{training.coarse_masks}"
     if (folder / "config.json").is_file():
@@ -88,27 +110,35 @@ def _model(args, name, seed, training):
     else:
         images, labels = SPECIMENS[name].load("train")
     resume = (folder / "coarse_training.json").is_file()
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     model = train_segmenter(list(images), list(labels), folder, training=training, resume=resume, rng=seed)
-    print(f"trained {folder} in {(time.perf_counter() - began) / 60:.1f} min", flush=True)
+    minutes = (time.perf_counter() - began) / 60, (time.process_time() - cpu) / 60
+    print(f"trained {folder} in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU min)", flush=True)
     return model
 
 
-def score(model, images, labels, *, seed):
-    """Return the mean scores of every arm over the test images."""
+def _training(model):
+    """Return the training budget and seed a model folder records."""
+    extra = json.loads((Path(model.source["path"]) / "config.json").read_text()).get("extra", {})
+    return {**extra.get("training", {}), "seed": extra.get("seed"), "images": extra.get("images")}
+
+
+def score(model, images, labels, *, seed, arms=ARMS):
+    """Return the mean scores of each of `arms` over the test images."""
     smoothed = Segmenter(dataclasses.replace(model.config, postprocessing=SMOOTHING), model.coarse, model.refiner)
-    arms = {
+    smoothed.source = model.source
+    runs = {
         "coarse": lambda image, rng: model(image, refine=False),
         "smoothed": lambda image, rng: smoothed(image, refine=False),
         "refined": lambda image, rng: model(image, ensemble=1, rng=rng),
         "refined-5": lambda image, rng: model(image, ensemble=5, rng=rng),
     }
     scores = {}
-    for arm, run in arms.items():
+    for arm in arms:
         rows = []
         for index, (image, truth) in enumerate(zip(images, labels)):
             began = time.perf_counter()
-            result = run(image, seed * 1000 + index)
+            result = runs[arm](image, seed * 1000 + index)
             row = {
                 "seconds": time.perf_counter() - began,
                 "dice": dice(truth, result.mask),
@@ -146,22 +176,46 @@ def speed(model):
 
 
 def table(runs):
-    """Return the mean ± sd of every score per specimen and arm, as a markdown table."""
-    lines = ["| specimen | arm | Dice | boundary F1 | AP@0.5 | error ratio (top 10% uncertain) | s/image |"]
-    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
-    for name in dict.fromkeys(run["specimen"] for run in runs if "specimen" in run):
-        mine = [run for run in runs if run.get("specimen") == name]
-        for arm in ARMS:
-            cells = []
-            for key in ("dice", "boundary_f1", "ap50", "uncertainty_error_ratio", "seconds"):
-                values = [run[arm][key] for run in mine if key in run[arm]]
-                cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "")
-            lines.append(f"| {name} | {arm} | " + " | ".join(cells) + " |")
+    """Return the scores (mean ± sd over seeds) per model and specimen, with the differences
+    refinement makes and each model's AP@0.5 as a share of the specimen's own, as markdown."""
+    scored = [run for run in runs if "specimen" in run]
+    groups = {}
+    for run in scored:
+        groups.setdefault((run["trained_on"], run["specimen"]), []).append(run)
+    lines = ["| trained on | specimen | seeds | arm | Dice | boundary F1 | AP@0.5 | error ratio (top 10%) | s/image |"]
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (source, name), mine in groups.items():
+        for arm in [arm for arm in ARMS if arm in mine[0]]:
+            cells = [_mean_sd([run[arm][key] for run in mine if key in run[arm]]) for key in SCORES]
+            lines.append(f"| {source} | {name} | {len(mine)} | {arm} | " + " | ".join(cells) + " |")
+    head = "| trained on | specimen | refined - coarse: Dice | boundary F1 | refined - smoothed: Dice | boundary F1 |"
+    lines += ["", head, "| --- | --- | --- | --- | --- | --- |"]
+    for (source, name), mine in groups.items():
+        cells = []
+        for base in ("coarse", "smoothed"):
+            for key in ("dice", "boundary_f1"):
+                paired = [run["refined"][key] - run[base][key] for run in mine if "refined" in run and base in run]
+                cells.append(_mean_sd(paired, sign=True))
+        lines.append(f"| {source} | {name} | " + " | ".join(cells) + " |")
+    head = "| trained on | specimen | AP@0.5 refined, share of the real-trained model's |"
+    lines += ["", head, "| --- | --- | --- |"]
+    for (source, name), mine in groups.items():
+        own = groups.get((name, name))
+        if source == name or not own or not all("refined" in run for run in mine + own):
+            continue
+        mean, real = (np.mean([run["refined"]["ap50"] for run in group]) for group in (mine, own))
+        if real > 0:
+            lines.append(f"| {source} | {name} | {100 * mean / real:.0f} % |")
     speeds = [run["speed"] for run in runs if "speed" in run]
     if speeds:
-        lines.append("")
-        lines.append("512x512, seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in speeds[0].items()))
+        lines += ["", "512x512, seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in speeds[0].items())]
     return "\n".join(lines) + "\n"
+
+
+def _mean_sd(values, *, sign=False):
+    if not values:
+        return ""
+    return f"{np.mean(values):{'+' if sign else ''}.3f} ± {np.std(values):.3f}"
 
 
 if __name__ == "__main__":
