@@ -32,7 +32,7 @@ from synthscope.refine import condition
 from synthscope.sample_data import SPECIMENS
 
 sys.path.insert(0, str(Path(__file__).parent))
-from specimens import _file_name  # noqa: E402  (the arms' folder names)
+from specimens import _file_name, _parse  # noqa: E402  (the arms' folder names and settings)
 
 STUDENT = "@refine.sampler=ddim@refine.steps=1"
 #: preset -> (its benchmark arm refined by the teacher, the same by the student).
@@ -76,7 +76,7 @@ def _refine_seconds(preset, arm, repeats=3):
     """CPU seconds of one refinement (no annotation update) of item 0 of `preset` with the arm's settings."""
     from synthscope.diffusion import Stage, refine
 
-    settings = _settings(arm)
+    _, settings = _parse(arm)
     maker = ItemMaker(preset, rng=1000, settings=settings)
     item = ItemMaker(preset, rng=1000, settings=settings | {"refine.model": None})(0)
     spec = maker.refine
@@ -89,13 +89,6 @@ def _refine_seconds(preset, arm, repeats=3):
         refine(maker.denoiser, item.sketch, stages=stages, **options)
         times.append(time.process_time() - began)
     return min(times)
-
-
-def _settings(arm):
-    import yaml
-
-    _, *changes = arm.split("@")
-    return {key: yaml.safe_load(value) for key, value in (change.split("=", 1) for change in changes)}
 
 
 def _ap50(root, arm):
