@@ -56,6 +56,24 @@ def test_a_one_step_student_lands_closer_to_the_teacher_than_the_teacher_in_one_
         assert _distance(fast, target) < 0.6 * _distance(one_step, target)  # ... the student's is closer
 
 
+def test_a_narrower_student_starts_new_and_learns_the_teachers_run(teacher):
+    student, record = distill(
+        teacher, _sketches(8), t_starts=[300], channels=(4, 8, 8), pairs=128, train_steps=150, batch_size=8, lr=3e-3
+    )
+    assert student.config.channels == (4, 8, 8) and record["channels"] == [4, 8, 8]
+    assert sum(p.numel() for p in student.parameters()) < 0.8 * sum(p.numel() for p in teacher.parameters())
+    assert record["final_loss"] < 0.5 * record["first_loss"]
+    assert record["from_teacher"] < 1  # the first level is narrower: its tensors start new
+
+
+def test_a_student_without_attention_starts_from_every_other_weight_of_the_teacher(teacher):
+    options = {"t_starts": [300], "pairs": 8, "train_steps": 1}
+    student, record = distill(teacher, _sketches(2), attention_levels=(False,) * 3, **options)
+    assert not any(student.config.attention_levels) and record["attention_levels"] == [False] * 3
+    assert record["from_teacher"] == 1.0  # every tensor of the student has its twin in the teacher
+    assert len(student.state_dict()) < len(teacher.state_dict())
+
+
 def test_a_saved_student_is_refused_for_settings_it_was_not_trained_for(tmp_path, teacher):
     student, _ = distill(teacher, _sketches(2), t_starts=[200], steps=2, pairs=8, train_steps=1)
     save_denoiser(student, tmp_path / "student", extra=student.extra)
@@ -70,7 +88,9 @@ def test_a_saved_student_is_refused_for_settings_it_was_not_trained_for(tmp_path
             load_model(spec)
 
 
-@pytest.mark.parametrize("wrong", [{"steps": 4}, {"t_starts": []}, {"pairs": 0}])
+@pytest.mark.parametrize(
+    "wrong", [{"steps": 4}, {"t_starts": []}, {"pairs": 0}, {"channels": (8, 8)}, {"attention_levels": (True,)}]
+)
 def test_distill_refuses_bad_options_before_any_work(teacher, wrong):
     options = {"t_starts": [200], **wrong}
     with pytest.raises(InputError):

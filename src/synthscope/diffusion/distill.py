@@ -4,7 +4,10 @@ Given where it starts, the teacher's DPM-Solver++ run is deterministic: it maps 
 sketch ``x_t`` to one refined image. A student, a copy of the teacher with the same config,
 is trained so that `steps` DDIM steps from the same ``x_t`` land on the teacher's result
 (distillation of the sampler's map, as Luhman & Luhman 2021 did from pure noise; here from
-the stage's noise level, where the map is much simpler). The student is an ordinary
+the stage's noise level, where the map is much simpler). A student may also be narrower than
+its teacher (fewer feature channels per level, or no self-attention, so each evaluation costs
+less); it then starts from the teacher's weights wherever their names and shapes agree, and
+from random ones elsewhere. The student is an ordinary
 `Denoiser`: `synthscope.diffusion.refine` runs it with ``sampler="ddim"`` and its `steps`,
 held regions included, so nothing else in synthscope changes. ``model.extra["distilled"]``
 records the teacher and the noise levels and steps the student was trained for; a run with
@@ -22,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from synthscope.diffusion.denoiser import Denoiser, autocast, to_model_range, use_bf16
+from synthscope.diffusion.denoiser import Denoiser, autocast, build_denoiser, to_model_range, use_bf16
 from synthscope.diffusion.patches import PatchSampler
 from synthscope.diffusion.schedulers import make_scheduler, training_scheduler
 from synthscope.errors import InputError
@@ -39,6 +42,8 @@ def distill(
     conditions: Sequence[np.ndarray] | None = None,
     t_starts: Sequence[int],
     steps: int = 1,
+    channels: Sequence[int] | None = None,
+    attention_levels: Sequence[bool] | None = None,
     teacher_steps: int = 10,
     teacher_sampler: str = "dpm",
     pairs: int = 1024,
@@ -64,6 +69,15 @@ def distill(
         The stage noise levels the student must serve (a preset's ``t_start`` or stage ``t``s).
     steps : int
         Network evaluations of the student per stage, in [1, 3].
+    channels : sequence of int, optional
+        Feature channels per level of the student, as many levels as the teacher has; by
+        default the teacher's.
+    attention_levels : sequence of bool, optional
+        Which levels of the student have self-attention; by default the teacher's. With both
+        by default the student starts as a copy of the teacher; otherwise it takes the
+        teacher's weights where names and shapes agree (all but the attention blocks when
+        only attention is dropped) and random ones (seeded by `rng`) elsewhere, and then
+        wants more `train_steps` and a larger `lr`.
     teacher_steps, teacher_sampler :
         The teacher's run that the student reproduces.
     pairs : int
@@ -83,8 +97,9 @@ def distill(
         In eval mode; ``student.extra["distilled"]`` is the record.
     record : dict
         ``teacher_sha256`` (of its weights file, None in memory), ``t_starts``, ``steps``, ``sampler``,
-        ``teacher_steps``, ``teacher_sampler``, ``pairs``, ``train_steps``, ``first_loss``,
-        ``final_loss`` (mean squared error to the teacher in the model's [-1, 1] range, at
+        ``channels``, ``attention_levels``, ``from_teacher`` (share of the student's weight tensors
+        copied from the teacher), ``teacher_steps``, ``teacher_sampler``, ``pairs``, ``train_steps``,
+        ``lr``, ``first_loss``, ``final_loss`` (mean squared error to the teacher in the model's [-1, 1] range, at
         the start and end) and ``seconds``.
 
     Examples
@@ -99,7 +114,7 @@ def distill(
     (32, 32)
     """
     config = teacher.config
-    t_starts = _check(config, t_starts, steps, pairs, train_steps, batch_size)
+    t_starts = _check(config, t_starts, steps, channels, attention_levels, pairs, train_steps, batch_size)
     patches = PatchSampler(
         list(sketches),
         patch_size=config.patch_size,
@@ -116,7 +131,8 @@ def distill(
     seed = as_seed(rng)
     began = time.perf_counter()
     bank = _teacher_pairs(teacher, patches, t_starts, pairs, teacher_steps, teacher_sampler, bf16, seed, callback)
-    student = copy.deepcopy(teacher).train().requires_grad_(True)
+    student, from_teacher = _student(teacher, channels, attention_levels, seed)
+    student.train().requires_grad_(True)
     losses = _train_student(student, bank, steps, train_steps, batch_size, lr, bf16, seed, callback)
     tenth = max(1, len(losses) // 10)
     record = {
@@ -124,10 +140,14 @@ def distill(
         "t_starts": t_starts,
         "steps": steps,
         "sampler": STUDENT_SAMPLER,
+        "channels": list(student.config.channels),
+        "attention_levels": list(student.config.attention_levels),
+        "from_teacher": from_teacher,
         "teacher_steps": teacher_steps,
         "teacher_sampler": teacher_sampler,
         "pairs": pairs,
         "train_steps": train_steps,
+        "lr": lr,
         "first_loss": float(np.mean(losses[:tenth])),
         "final_loss": float(np.mean(losses[-tenth:])),
         "seconds": time.perf_counter() - began,
@@ -168,8 +188,43 @@ def check_distilled(model: Denoiser, *, sampler: str, steps: int, t_starts: Sequ
     )
 
 
-def _check(config, t_starts, steps, pairs, train_steps, batch_size):
+def _student(teacher, channels, attention_levels, seed):
+    """The student network and the share of its weight tensors taken from `teacher`."""
+    config = teacher.config
+    changes = {}
+    if channels is not None and tuple(channels) != tuple(config.channels):
+        changes["channels"] = tuple(int(c) for c in channels)
+    if attention_levels is not None and tuple(attention_levels) != tuple(config.attention_levels):
+        changes["attention_levels"] = tuple(bool(a) for a in attention_levels)
+    if not changes:
+        return copy.deepcopy(teacher), 1.0
+    widths, attention = (
+        changes.get("channels", config.channels),
+        changes.get("attention_levels", config.attention_levels),
+    )
+    heads = min([config.num_head_channels, *(c for c, a in zip(widths, attention) if a)])
+    torch.manual_seed(seed)
+    student = build_denoiser(config, num_head_channels=heads, **changes)
+    own = student.state_dict()
+    shared = {k: v for k, v in teacher.state_dict().items() if k in own and own[k].shape == v.shape}
+    student.load_state_dict(shared, strict=False)
+    return student, len(shared) / len(own)
+
+
+def _check(config, t_starts, steps, channels, attention_levels, pairs, train_steps, batch_size):
     t_starts = sorted({int(t) for t in t_starts})
+    if attention_levels is not None and len(attention_levels) != len(config.attention_levels):
+        raise InputError(
+            f"attention_levels: expected {len(config.attention_levels)} values like the teacher's "
+            f"{list(config.attention_levels)}, got {list(attention_levels)}"
+        )
+    if channels is not None and (
+        len(channels) != len(config.channels) or not all(isinstance(c, (int, np.integer)) and c > 0 for c in channels)
+    ):
+        raise InputError(
+            f"channels: expected {len(config.channels)} positive widths like the teacher's {list(config.channels)}, "
+            f"got {list(channels)}"
+        )
     if not t_starts or not all(0 < t <= config.num_train_timesteps for t in t_starts):
         raise InputError(f"t_starts: expected noise levels in (0, {config.num_train_timesteps}], got {t_starts}")
     if steps not in (1, 2, 3):

@@ -31,8 +31,11 @@ def distill_preset(
     settings: dict | None = None,
     items: int = 48,
     steps: int = 1,
+    channels: tuple[int, ...] | None = None,
+    attention_levels: tuple[bool, ...] | None = None,
     pairs: int = 1024,
     train_steps: int = 400,
+    lr: float = 1e-4,
     rng: int = 0,
     callback=None,
 ) -> Path:
@@ -48,7 +51,7 @@ def distill_preset(
         Preset overrides by dotted key, as for `synthscope.generate`.
     items : int
         Sketches the training patches are cut from.
-    steps, pairs, train_steps :
+    steps, channels, attention_levels, pairs, train_steps, lr :
         See `synthscope.diffusion.distill.distill`.
     rng : int
         Seed of the sketches (item ``i`` uses ``item_seed(rng, i)``) and of the training.
@@ -81,10 +84,13 @@ def distill_preset(
         conditions=conditions,
         t_starts=[stage.t for stage in spec.plan],
         steps=steps,
+        channels=channels,
+        attention_levels=attention_levels,
         teacher_steps=spec.steps,
         teacher_sampler=spec.sampler,
         pairs=pairs,
         train_steps=train_steps,
+        lr=lr,
         rng=rng,
         callback=callback,
     )
@@ -104,8 +110,11 @@ def _card(record, teacher):
         "# Distilled student",
         "",
         f"Student of `{teacher['name']}` (sha256 {teacher['sha256'][:12]}) made by `synthscope distill "
-        f"{record['preset']} --steps {record['steps']} --pairs {record['pairs']} --train-steps {record['train_steps']}`"
-        f" on {record['items']} sketches of the preset.",
+        f"{record['preset']} --steps {record['steps']} --pairs {record['pairs']} --train-steps {record['train_steps']}"
+        f" --channels {','.join(map(str, record['channels']))}"
+        f" --attention {','.join(str(int(a)) for a in record['attention_levels'])} --lr {record['lr']:g}` on "
+        f"{record['items']} sketches of the preset; {record['from_teacher']:.0%} of its weight tensors started as "
+        "the teacher's.",
         f"It refines a stage at t_start in {record['t_starts']} in {record['steps']} network evaluation(s) "
         f"({record['sampler']}), reproducing the teacher's {record['teacher_steps']}-step "
         f"{record['teacher_sampler']} run.",
