@@ -117,3 +117,6 @@ def test_the_distill_command_writes_a_preset_that_generate_runs(tmp_path, capsys
     assert_one_error(result, says="distilled for sampler ddim, 1 step(s)")
     assert not (tmp_path / "slow").exists()
     assert_one_error(run(capsys, "distill", "nuclei-2d", "-o", out, *settings), says="not empty")
+    bad = run(capsys, "distill", "nuclei-2d", "-o", tmp_path / "new", "--channels", "16,a,32", *settings)
+    assert_one_error(bad, says="--channels: expected comma-separated integers")
+    assert not (tmp_path / "new").exists()
