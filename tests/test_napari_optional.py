@@ -25,6 +25,7 @@ for name in {ABSENT!r}:
     sys.modules[name] = None  # as if not installed: importing it raises ImportError
 import synthscope
 import synthscope.napari.layers, synthscope.napari.reader, synthscope.napari.writer, synthscope.napari.widgets
+import synthscope.napari.running, synthscope.napari.segment_widget, synthscope.napari.shape3d_widget
 from synthscope.errors import InputError
 settings = {{"refine.model": None, "shape": [64, 64]}}
 synthscope.generate("nuclei-2d", count=1, out={str(tmp_path / "serial")!r}, settings=settings)
