@@ -9,20 +9,26 @@ and each diagnostic class, items are made exactly as ``synthscope generate`` mak
 saved (``OUT/{schedule}-{class}-{index}.npz``) and measured:
 
 - structure: per tubule, the IoU against the drawn mask of the mask the pipeline fitted to
-  the refined image (and of masks fitted by `synthscope.annotate.tubules.fit_tubules`:
-  watershed with a 4 px band, GrabCut); tubules, dynein arms and spokes whose contrast
-  faded (`synthscope.annotate.find_empty_labels` against the sketch); the contrast the arms
-  and spokes keep (refined over sketch); and new dark objects inside the cilia, at least
-  half a tubule (`synthscope.annotate.find_unlabeled` with tubules, arms and spokes as
-  labels). An item keeps its class when no tubule, arm or spoke faded and nothing new
-  appeared: counts of A, B and central tubules and their places (transpositions,
-  singlets) stay what the class drew.
+  the refined image (the cilia presets' ``refine.update: tubules``, `update_tubules`), of
+  the generic update (``refine.update: edges``, `update_labels`) and of GrabCut
+  (`fit_tubules`), all with the presets' 2 px band, fitted again to the saved image (the
+  pipeline's own masks are the first of them unless ``relabel`` added or removed a label:
+  ``added`` and ``lost`` count those, ``attempts`` the refinements; ``--rescore``
+  measures items saved before a change of the update); tubules, dynein arms and spokes
+  whose contrast faded (`synthscope.annotate.find_empty_labels` against the sketch); the
+  contrast the arms and spokes keep (refined over sketch); and new dark objects inside the
+  cilia, at least half a tubule (`synthscope.annotate.find_unlabeled` with tubules, arms
+  and spokes as labels), each with its contrast over a tubule's and its solidity. An item
+  keeps its class when no tubule, arm or spoke faded and nothing new appeared: counts of
+  A, B and central tubules and their places (transpositions, singlets) stay what the
+  class drew.
 - realism: 64x64 patches of the background (clear of every cilium) and of the membrane
   (centred on it), refined and raw sketches, against patches of held-out real TEM
   (`synthscope.sample_data.cremi_tem("test")`), next to the real-vs-real floor.
 - mask fitting: sketches drawn with every tubule displaced by a known 2 px, refined; the
-  undisplaced masks are then fitted to the image by the pipeline's update, the seeded
-  watershed and GrabCut, and scored against the displaced truth.
+  undisplaced masks are then fitted to the image by the generic update (`update_labels`),
+  the seeded watershed with lumens filled (the cilia presets' update) and GrabCut, and
+  scored against the displaced truth.
 """
 
 import argparse
@@ -35,9 +41,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from scipy import ndimage as ndi
+from skimage.measure import regionprops
 
 from synthscope.annotate import find_empty_labels, find_unlabeled, update_labels
-from synthscope.annotate.tubules import METHODS, fit_tubules
+from synthscope.annotate.tubules import METHODS, fit_tubules, update_tubules
 from synthscope.evaluate.realism import fid, inception_features, kid
 from synthscope.maker import ItemMaker
 from synthscope.phantoms import render, sketch_item
@@ -58,12 +65,13 @@ def ious(fitted, drawn):
     return both / (sizes - both)
 
 
-def structure(sketch, image, labels, fitted, masks):
+def structure(sketch, image, labels, masks):
     """What of the drawn axoneme the refined `image` still shows (see the module notes).
 
     A new object is a dark blob inside a cilium, away from every tubule, arm and spoke, that
     the sketch did not show and that is at least half the median tubule: one that could
-    pass for a tubule the class does not have.
+    pass for a tubule the class does not have. Each is described by its contrast over the
+    median tubule's (`contrast`) and its solidity (a tubule's is about 1).
     """
     parts = np.zeros_like(labels)
     for name in PARTS:
@@ -71,18 +79,37 @@ def structure(sketch, image, labels, fitted, masks):
         parts = np.where(pieces > 0, pieces + parts.max(), parts)
     everything = np.where(labels > 0, labels, np.where(parts > 0, parts + labels.max(), 0))
     tubule = np.median(np.bincount(labels.ravel())[1:])
+    fitted, update = update_tubules(image, labels)
     new = find_unlabeled(image, everything, reference=sketch, polarity="dark", min_size=tubule / 2)
+    inside = np.where(np.isin(new, new[masks["membrane"] & (new > 0)]), new, 0)  # the new objects inside a cilium
     faded_parts = find_empty_labels(image, parts, reference=sketch, polarity="dark") if parts.any() else []
     return {
         "arm_contrast": [arm_contrast(image, sketch, labels, masks, name) for name in PARTS if masks[name].any()],
         "iou": ious(fitted, labels).tolist(),
-        "iou_band4": ious(fit_tubules(image, labels, band=4), labels).tolist(),
+        "refused": len(update["refused"]),
+        "iou_edges": ious(update_labels(image, labels)[0], labels).tolist(),
         "iou_grabcut": ious(fit_tubules(image, labels, method="grabcut"), labels).tolist(),
         "faded_tubules": len(find_empty_labels(image, labels, reference=sketch, polarity="dark")),
         "faded_parts": len(faded_parts),
         "parts": int(parts.max()),
-        "new_inside": int(np.unique(new[masks["membrane"] & (new > 0)]).size),
+        "new_inside": len(np.unique(inside[inside > 0])),
+        "new_objects": new_objects(image, inside, labels, masks["membrane"] & (everything == 0) & (new == 0)),
     }
+
+
+def contrast(image, region, free):
+    """The mean of `image` on the `free` pixels 2-4 px around `region`, minus its mean on `region`."""
+    ring = ndi.binary_dilation(region, iterations=4) & ~ndi.binary_dilation(region) & free
+    return float(image[ring].mean() - image[region].mean())
+
+
+def new_objects(image, new, labels, free):
+    """``[contrast over the median tubule's, solidity]`` of each `new` object (rings on the `free` pixels)."""
+    tubule = np.median([contrast(image, labels == i, free) for i in np.unique(labels[labels > 0])])
+    return [
+        [round(float(contrast(image, new == region.label, free) / tubule), 3), round(float(region.solidity), 3)]
+        for region in regionprops(new)
+    ]
 
 
 def arm_contrast(image, sketch, labels, masks, name):
@@ -106,8 +133,8 @@ def rescore(folder):
         )
         saved = dict(np.load(path))
         masks = {name: saved[name] for name in ("membrane", *PARTS)}
-        scores = structure(saved["sketch"], saved["image"], saved["labels"], saved["fitted"], masks)
-        scores["refused"] = int(saved["refused"]) if "refused" in saved else 0
+        scores = structure(saved["sketch"], saved["image"], saved["labels"], masks)
+        scores.update({key: int(saved[key]) for key in ("attempts", "added", "lost") if key in saved})
         tables.setdefault(schedule, {}).setdefault(rule, []).append(scores)
     return {schedule: summary(results) for schedule, results in tables.items()}
 
@@ -155,21 +182,22 @@ def run_schedule(schedule, args):
     """Make, refine and save (``OUT/{schedule}-{class}-{index}.npz``) the items of one schedule; their times."""
     times, shown = [], []
     for rule in args.classes:
-        maker = ItemMaker(f"cilia-{schedule}", rng=args.seed, settings={"refine.model": args.model, "cilia.rule": rule})
+        settings = {**args.settings, "refine.model": args.model, "cilia.rule": rule}
+        maker = ItemMaker(f"cilia-{schedule}", rng=args.seed, settings=settings)
         for index in range(args.per_class):
             seed = maker.item_seed(index)
             began = time.perf_counter()
             item = sketch_item(maker.preset, rng=seed)
             refined = refine_item(item, maker.denoiser, maker.refine, rng=seed, polarity="dark")
             times.append(time.perf_counter() - began)
-            refused = len(refined.metadata["refinement"]["refused"])
             np.savez_compressed(
                 args.out / f"{schedule}-{rule}-{index}.npz",
                 sketch=item.sketch,
                 image=refined.image,
+                attempts=refined.metadata["refinement"]["attempts"],
+                added=len(refined.metadata["refinement"]["added"]),
+                lost=len(refined.metadata["refinement"]["lost"]),
                 labels=item.labels,
-                fitted=refined.labels,
-                refused=refused,
                 **item.masks,
             )
             if index == 0:
@@ -206,13 +234,15 @@ def summary(results):
         table[rule] = {
             "median_iou": round(float(np.median(iou)), 3),
             "min_iou": round(float(iou.min()), 3),
-            "median_iou_band4": round(float(np.median(np.concatenate([r["iou_band4"] for r in items]))), 3),
+            "median_iou_edges": round(float(np.median(np.concatenate([r["iou_edges"] for r in items]))), 3),
             "arm_contrast_kept": round(float(np.median(np.concatenate([r["arm_contrast"] for r in items]))), 2),
             "median_iou_grabcut": round(float(np.median(np.concatenate([r["iou_grabcut"] for r in items]))), 3),
-            "refused": sum(r.get("refused", 0) for r in items),
+            "refused": sum(r["refused"] for r in items),
             "faded_tubules": sum(r["faded_tubules"] for r in items),
             "faded_parts": f"{sum(r['faded_parts'] for r in items)}/{sum(r['parts'] for r in items)}",
             "new_inside": sum(r["new_inside"] for r in items),
+            "new_objects": [described for r in items for described in r["new_objects"]],
+            **{key: sum(r[key] for r in items) for key in ("attempts", "added", "lost") if key in items[0]},
             "class_kept": f"{sum(kept)}/{len(kept)}",
         }
     return table
@@ -235,8 +265,8 @@ def realism_table(real, sets):
 
 def fitting(args, schedule, count):
     """Median IoU against the displaced truth: without an update, by watershed and by GrabCut, bands 2 and 3."""
-    maker = ItemMaker(f"cilia-{schedule}", rng=args.seed + 1, settings={"refine.model": args.model})
-    scores = {"no update": [], "update_labels band 2 (the pipeline's update)": []} | {
+    maker = ItemMaker(f"cilia-{schedule}", rng=args.seed + 1, settings={**args.settings, "refine.model": args.model})
+    scores = {"no update": [], "update_labels band 2 (refine.update: edges)": []} | {
         f"{m} band {b}": [] for m in METHODS for b in (2, 3)
     }
     scores |= {f"{m} band 3 on the sketch": [] for m in METHODS}
@@ -249,7 +279,7 @@ def fitting(args, schedule, count):
         truth = displaced(item, np.random.default_rng(seed))
         image = refine_item(truth, maker.denoiser, maker.refine, rng=seed, polarity="dark").image
         scores["no update"] += ious(item.labels, truth.labels).tolist()
-        scores["update_labels band 2 (the pipeline's update)"] += ious(
+        scores["update_labels band 2 (refine.update: edges)"] += ious(
             update_labels(image, item.labels)[0], truth.labels
         ).tolist()
         for method in METHODS:  # a positive control: the displaced truth's own sketch
@@ -266,16 +296,24 @@ def fitting(args, schedule, count):
     }
 
 
+def names(text):
+    """The names of a comma-separated option; none for an empty one."""
+    return [name for name in text.split(",") if name]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="tem-cremi-2d")
+    parser.add_argument(
+        "--settings", type=json.loads, default={}, help="preset changes, e.g. '{\"refine.steps\": 1}' (JSON)"
+    )
     parser.add_argument("--per-class", type=int, default=1)
     parser.add_argument("--fitting-items", type=int, default=4)
     parser.add_argument("--real-patches", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--schedules", type=lambda text: text.split(","), default=SCHEDULES, help="comma-separated")
-    parser.add_argument("--fitting-schedules", type=lambda text: text.split(","), default=SCHEDULES)
-    parser.add_argument("--classes", type=lambda text: text.split(","), default=rule_names(), help="comma-separated")
+    parser.add_argument("--schedules", type=names, default=SCHEDULES, help="comma-separated; '' for none")
+    parser.add_argument("--fitting-schedules", type=names, default=SCHEDULES, help="comma-separated; '' for none")
+    parser.add_argument("--classes", type=names, default=rule_names(), help="comma-separated")
     parser.add_argument("--out", type=Path, default=Path("runs/cilia/bench"))
     parser.add_argument("--rescore", action="store_true", help="measure the structure of the items saved in OUT again")
     args = parser.parse_args()

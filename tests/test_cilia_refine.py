@@ -34,6 +34,8 @@ def test_the_papers_schedules_run_by_name_beside_the_default():
     names = ("cilia", "cilia-one-stage", "cilia-three-stage", "cilia-oda-absent")
     models = {load_preset(name)["refine"]["model"] for name in names}
     assert models == {"tem-cremi-2d"}
+    updates = {RefineSpec.from_mapping(load_preset(name)["refine"]).update for name in names}
+    assert updates == {"tubules"} and RefineSpec.from_mapping(load_preset("nuclei-2d")["refine"]).update == "edges"
 
 
 def test_the_bundled_tem_model_is_small_unconditional_and_made_at_the_presets_pixel_size():

@@ -4,7 +4,10 @@ The cilia paper re-fits each tubule mask to its refined image by GrabCut; `fit_t
 offers that (``method="grabcut"``) beside the seeded watershed of `update_labels`
 (``method="watershed"``), so the two can be compared on items whose true edges are known
 (``benchmarks/cilia.py``). Either way every tubule keeps its id and may move its edge at
-most `band` pixels.
+most `band` pixels. The watershed measured better, and is the annotation update of the
+cilia presets (``refine.update: tubules``): `update_tubules` returns it with the report
+`update_labels` gives, and `follow_tubules` brings the classes and named masks of a cilia
+item into agreement with the fitted tubules.
 
 A tubule in TEM is a dark wall around a lighter lumen. Both methods would stop at the
 wall's inner edge (the lumen looks like the matrix around the tubule), so each lumen is
@@ -26,6 +29,8 @@ from synthscope.errors import InputError
 METHODS = ("watershed", "grabcut")
 #: Pixels beyond a tubule (and the band) that its box takes in: room for the matrix around it.
 REACH = 6
+#: The masks of a cilia item (`synthscope.phantoms.cilia`) that never lie on a tubule.
+OFF_TUBULES = ("outer_arms", "inner_arms", "spokes")
 
 
 def fit_tubules(image, labels, *, method="watershed", band=2, iterations=3):
@@ -67,17 +72,106 @@ def fit_tubules(image, labels, *, method="watershed", band=2, iterations=3):
     (1, 0)
     """
     check_choice(method, "method", METHODS)
-    check_number(band, "band", low=1, integer=True)
     check_number(iterations, "iterations", low=1, integer=True)
+    if method == "watershed":
+        return update_tubules(image, labels, band=band)[0]
+    image, labels = _checked(image, labels, band)
+    return _grabcut(lumens_filled(image, labels, reach=band + REACH), labels, band=band, iterations=iterations)
+
+
+def update_tubules(image, labels, *, band=2):
+    """Fit every tubule's mask to `image` by the seeded watershed, lumens filled; and report it.
+
+    `update_labels` on the image whose lumens are filled (see the module notes): each
+    tubule keeps its id, its edge moves at most `band` pixels, and a change that leaves
+    it with IoU under 0.5 against its old mask, or in pieces, is refused. It is
+    ``fit_tubules(method="watershed")`` with the report, the annotation update of
+    ``refine.update: tubules``.
+
+    Parameters
+    ----------
+    image : ndarray
+        The refined 2D image, float in [0, 1], tubules dark (TEM).
+    labels : ndarray of int
+        Tubule instance labels, 0 = background, same shape as `image`.
+    band : int
+        How far (pixels) an edge may move, inwards or outwards.
+
+    Returns
+    -------
+    updated : ndarray
+        The fitted labels, same dtype and ids as `labels`.
+    report : dict
+        As `update_labels` gives it: ``{"iou": {id: IoU old vs new}, "refused": [ids], "mean_iou": float}``.
+
+    Examples
+    --------
+    A tubule drawn as a dark wall around a light lumen, its mask 2 px left of it:
+
+    >>> yy, xx = np.ogrid[:48, :48]
+    >>> wall = np.abs(np.hypot(yy - 24, xx - 26) - 8) < 2
+    >>> image = np.where(wall, 0.2, 0.6).astype(np.float32)
+    >>> labels = (np.hypot(yy - 24, xx - 24) <= 10).astype(np.uint16)
+    >>> updated, report = update_tubules(image, labels)
+    >>> int(updated[24, 35]), int(updated[24, 14]), report["refused"]
+    (1, 0, [])
+    """
+    image, labels = _checked(image, labels, band)
+    return update_labels(lumens_filled(image, labels, reach=band + REACH), labels, band=band)
+
+
+def follow_tubules(labels, *, drawn, classes, masks):
+    """Return the `classes` and `masks` of a cilia item made to agree with its fitted tubule `labels`.
+
+    Every tubule's pixels take the class it was drawn with (in `classes` under `drawn`),
+    and a pixel no tubule holds any more loses its class; the arms and spokes
+    (`OFF_TUBULES`), which never lie on a tubule, give up the pixels a tubule took, and
+    ``"axoneme"`` (the hull of the tubules) takes them in. Other masks are kept as they are.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        The fitted tubule labels.
+    drawn : ndarray of int
+        The labels as drawn, ids as in `labels`; an id not drawn gets class 0.
+    classes : ndarray of uint8 or None
+        The drawn class of every pixel; None gives None.
+    masks : dict of str to ndarray of bool
+
+    Returns
+    -------
+    classes : ndarray of uint8 or None
+    masks : dict of str to ndarray of bool
+
+    Examples
+    --------
+    >>> drawn = np.zeros((1, 6), np.uint16); drawn[0, 1:3] = 1
+    >>> fitted = np.roll(drawn, 1)
+    >>> classes, masks = follow_tubules(fitted, drawn=drawn, classes=drawn * 2,
+    ...                                 masks={"spokes": np.roll(drawn, 2) > 0, "axoneme": drawn > 0})
+    >>> classes.tolist(), masks["spokes"].astype(int).tolist(), masks["axoneme"].astype(int).tolist()
+    ([[0, 0, 2, 2, 0, 0]], [[0, 0, 0, 0, 1, 0]], [[0, 1, 1, 1, 0, 0]])
+    """
+    tubules = labels > 0
+    masks = {name: mask & ~tubules if name in OFF_TUBULES else mask for name, mask in masks.items()}
+    if "axoneme" in masks:
+        masks["axoneme"] = masks["axoneme"] | tubules
+    if classes is None:
+        return None, masks
+    kind = np.zeros(int(max(labels.max(), drawn.max())) + 1, classes.dtype)
+    kind[drawn[drawn > 0]] = classes[drawn > 0]
+    return kind[labels], masks
+
+
+def _checked(image, labels, band):
+    """`image` and `labels` as arrays, refused unless 2D of one shape, labels non-negative integers."""
+    check_number(band, "band", low=1, integer=True)
     image, labels = np.asarray(image), np.asarray(labels)
     if image.ndim != 2 or image.shape != labels.shape:
         raise InputError(f"image and labels must be 2D of one shape, got {image.shape} and {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer) or (labels.size and labels.min() < 0):
         raise InputError("labels must be non-negative integers")
-    image = lumens_filled(image, labels, reach=band + REACH)
-    if method == "watershed":
-        return update_labels(image, labels, band=band)[0]
-    return _grabcut(image, labels, band=band, iterations=iterations)
+    return image, labels
 
 
 def lumens_filled(image, labels, *, reach=REACH):

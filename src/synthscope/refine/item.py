@@ -23,6 +23,11 @@ it. ``refine.mismatch`` says what happens then:
 
 With ``"retry"`` and ``"relabel"`` every item passes the check: no unlabeled object, no
 empty label. The result depends only on the item, the spec and the seed.
+
+``refine.update`` chooses the annotation update: ``"edges"`` (default) is `update_labels`;
+``"tubules"`` (the cilia presets) fits TEM tubules with their lumens filled
+(`synthscope.annotate.tubules.update_tubules`) and then brings the item's classes and
+named masks into agreement with them (`synthscope.annotate.tubules.follow_tubules`).
 """
 
 import dataclasses
@@ -31,6 +36,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from synthscope.annotate import find_mismatches, reconcile_labels, update_labels
+from synthscope.annotate.tubules import follow_tubules, update_tubules
+from synthscope.errors import InputError
 from synthscope.item import Item
 from synthscope.refine.conditions import check_condition, condition
 from synthscope.refine.regions import soft_held_region
@@ -92,15 +99,26 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
         ``refused`` (ids whose update was refused), ``added`` and ``lost`` (ids),
         ``attempts`` (refinements run), ``mismatch`` (the policy), ``unlabeled_objects``
         (count) and ``empty_labels`` (ids) found after the first refinement, before the
-        policy acted, and ``stages``.
+        policy acted, and ``stages``. With ``spec.update == "tubules"`` also ``classes``
+        and ``masks`` follow the fitted tubules.
+
+    Raises
+    ------
+    InputError
+        Before any work, for ``spec.update == "tubules"`` on an item that is not 2D or not dark on light.
     """
+    if spec.update == "tubules" and (item.labels.ndim != 2 or polarity != "dark"):
+        raise InputError(
+            f"refine.update: tubules fits dark tubules in 2D items (TEM); this item has axes {item.axes} "
+            f"and {polarity} objects"
+        )
     retries = spec.retries if spec.mismatch == "retry" else 0
     stages = _stages(item, spec)
     frames = "T" in item.axes
     check = dict(reference=item.sketch, polarity=polarity, frames=frames)
     image = _refine(item, denoiser, spec, stages, rng)
     for attempt in range(retries + 1):
-        labels, update = update_labels(image, item.labels, band=spec.band, frames=frames)
+        labels, update = _update(image, item.labels, spec, frames=frames)
         blobs, empty = find_mismatches(image, labels, **check)
         if attempt == 0:
             found = {"unlabeled_objects": int(blobs.max()), "empty_labels": empty}
@@ -124,7 +142,19 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
     }
     tracks = item.tracks if item.tracks is None else retrack(item.tracks, labels, **changes)
     metadata = {**item.metadata, "refinement": report}
-    return dataclasses.replace(item, image=image, labels=labels, tracks=tracks, metadata=metadata)
+    classes, masks = item.classes, item.masks
+    if spec.update == "tubules":
+        classes, masks = follow_tubules(labels, drawn=item.labels, classes=item.classes, masks=item.masks)
+    return dataclasses.replace(
+        item, image=image, labels=labels, classes=classes, masks=masks, tracks=tracks, metadata=metadata
+    )
+
+
+def _update(image, labels, spec, *, frames):
+    """The annotation update ``spec.update`` of `labels` to `image`: ``(labels, report)``."""
+    if spec.update == "tubules":
+        return update_tubules(image, labels, band=spec.band)
+    return update_labels(image, labels, band=spec.band, frames=frames)
 
 
 def _stages(item, spec):

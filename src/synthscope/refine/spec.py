@@ -19,6 +19,10 @@ SAMPLERS = ("dpm", "ddim", "ddpm")
 MISMATCH_POLICIES = ("retry", "relabel", "keep")
 #: The held regions a stage may name (see `synthscope.refine.held_region`).
 HELD_REGIONS = ("objects", "tubules", "background", "empty", "axoneme_minus_tubules", "nuclei", *CILIA_MASKS)
+#: The annotation updates (``refine.update``), the default first: every edge moved to the image's
+#: (`synthscope.annotate.update_labels`), or TEM tubules fitted with their lumens filled
+#: (`synthscope.annotate.tubules.update_tubules`).
+UPDATES = ("edges", "tubules")
 #: The ``refine.condition`` settings and how many channels each gives a conditional model.
 CONDITION_CHANNELS = {None: 0, "mask": 1, "mask+out_of_plane": 2}
 
@@ -72,6 +76,8 @@ class RefineSpec:
         A 2D model on a volume: the noise correlation between slices is ``rho^2 / (1 + rho^2)``.
     band : int
         How far, in pixels, the annotation update may move an edge.
+    update : {"edges", "tubules"}
+        The annotation update (see `UPDATES`); ``"tubules"`` suits dark tubules in 2D TEM items only.
     condition : {None, "mask", "mask+out_of_plane"}
         What a conditional model is given (see `CONDITION_CHANNELS`).
     mismatch : {"retry", "relabel", "keep"}
@@ -98,6 +104,7 @@ class RefineSpec:
     stages: tuple[StageSpec, ...] | None = None
     slice_rho: float | None = None
     band: int = 2
+    update: str = UPDATES[0]
     condition: str | None = None
     mismatch: str = MISMATCH_POLICIES[0]
     retries: int = 2
@@ -112,6 +119,7 @@ class RefineSpec:
         check_number(self.steps, "refine.steps", low=1, high=1000, integer=True)
         check_choice(self.sampler, "refine.sampler", SAMPLERS)
         check_choice(self.mismatch, "refine.mismatch", MISMATCH_POLICIES)
+        check_choice(self.update, "refine.update", UPDATES)
         check_number(self.retries, "refine.retries", low=0, high=20, integer=True)
         if self.hold is not None:
             check_choice(self.hold, "refine.hold", HELD_REGIONS)
