@@ -2,7 +2,8 @@
 
     python benchmarks/segment.py --out runs/segment [--specimens cells3d,hela] [--seeds 0,1,2]
         [--coarse-steps 2000] [--refiner-steps 3000] [--coarse-masks model|degrade]
-        [--synthetic DATASET | --model MODEL] [--arms coarse,smoothed,refined,refined-5] [--speed]
+        [--formulation continuous|discrete] [--synthetic DATASET | --model MODEL]
+        [--arms coarse,smoothed,refined,refined-5] [--speed]
 
 For every specimen of ``synthscope.sample_data.SPECIMENS`` named and every seed, a model
 (coarse attention U-Net + diffusion refiner, ``synthscope.segment.train_segmenter`` with
@@ -11,7 +12,12 @@ with ``--synthetic`` on a synthscope data set (e.g. ``synthscope generate
 nuclei-2d-broad``; one model per seed, scored on every specimen), and scored on the
 specimen's test split, which nothing is trained on. ``--model`` scores a trained model
 (a folder or a bundled name, e.g. ``nuclei-seg-2d``) instead: each seed is then only the
-seed of the refinement noise. Arms, all from the same model:
+seed of the refinement noise. ``--formulation`` is the refiner trained
+(``Refinement.formulation``: SegRefiner's ``discrete``, the default, or ``continuous``);
+discrete models and their scores are named with a ``-discrete`` suffix. A model folder that holds a finished coarse
+checkpoint (``coarse_training.json``) is resumed, so copying the coarse files of a
+continuous model into it trains only the other refiner, on the same coarse network.
+Arms, all from the same model:
 
 - ``coarse``: the coarse model alone (``refine=False``);
 - ``smoothed``: the coarse mask smoothed by morphology alone (opening and closing of
@@ -41,7 +47,8 @@ import numpy as np
 from synthscope.evaluate import boundary_f1, dice, match_instances
 from synthscope.io import read_dataset, write_text
 from synthscope.sample_data import SPECIMENS
-from synthscope.segment import Postprocessing, Segmenter, Training, train_segmenter
+from synthscope.segment import Postprocessing, Refinement, Segmenter, SegmenterConfig, Training, train_segmenter
+from synthscope.segment.refiner import FORMULATIONS
 
 SMOOTHING = Postprocessing(opening=1, closing=1, smooth=1.0)
 ARMS = ("coarse", "smoothed", "refined", "refined-5")
@@ -56,6 +63,7 @@ def main():
     parser.add_argument("--coarse-steps", type=int, default=Training.coarse_steps)
     parser.add_argument("--refiner-steps", type=int, default=Training.refiner_steps)
     parser.add_argument("--coarse-masks", default=Training.coarse_masks)
+    parser.add_argument("--formulation", default=Refinement.formulation, choices=FORMULATIONS, help="refiner trained")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--synthetic", type=Path, help="train on this synthscope data set instead of the real split")
     source.add_argument("--model", help="score this trained model (folder or bundled name) instead of training one")
@@ -72,7 +80,7 @@ def main():
     for name in args.specimens.split(","):
         test_images, test_labels = SPECIMENS[name].load("test")
         for seed in map(int, args.seeds.split(",")):
-            source = Path(args.model).name if args.model else "synthetic" if args.synthetic else name
+            source = Path(args.model).name if args.model else _source(args, name)
             scores_file = args.out / "scores" / f"{source}-seed{seed}-{name}.json"
             if scores_file.is_file():
                 print(scores_file, "scored already", flush=True)
@@ -100,8 +108,7 @@ def _model(args, name, seed, training):
     training it unless its folder is complete."""
     if args.model:
         return Segmenter.load(args.model)
-    source = "synthetic" if args.synthetic else name
-    folder = args.out / "models" / f"{source}-seed{seed}-{training.coarse_masks}"
+    folder = args.out / "models" / f"{_source(args, name)}-seed{seed}-{training.coarse_masks}"
     if (folder / "config.json").is_file():
         return Segmenter.load(folder)
     if args.synthetic:
@@ -111,10 +118,20 @@ def _model(args, name, seed, training):
         images, labels = SPECIMENS[name].load("train")
     resume = (folder / "coarse_training.json").is_file()
     began, cpu = time.perf_counter(), time.process_time()
-    model = train_segmenter(list(images), list(labels), folder, training=training, resume=resume, rng=seed)
+    config = SegmenterConfig(refinement=Refinement(formulation=args.formulation))
+    model = train_segmenter(
+        list(images), list(labels), folder, config=config, training=training, resume=resume, rng=seed
+    )
     minutes = (time.perf_counter() - began) / 60, (time.process_time() - cpu) / 60
     print(f"trained {folder} in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU min)", flush=True)
     return model
+
+
+def _source(args, name):
+    """Return the name of what a trained model learnt from: the specimen or "synthetic",
+    with "-discrete" for the discrete refiner."""
+    source = "synthetic" if args.synthetic else name
+    return source + ("-discrete" if args.formulation == "discrete" else "")
 
 
 def _training(model):
@@ -200,8 +217,13 @@ def table(runs):
     head = "| trained on | specimen | AP@0.5 refined, share of the real-trained model's |"
     lines += ["", head, "| --- | --- | --- |"]
     for (source, name), mine in groups.items():
-        own = groups.get((name, name))
-        if source == name or not own or not all("refined" in run for run in mine + own):
+        own = groups.get((name, name))  # the real-trained model with the continuous refiner
+        if (
+            source == name
+            or source.startswith(name + "-")
+            or not own
+            or not all("refined" in run for run in mine + own)
+        ):
             continue
         mean, real = (np.mean([run["refined"]["ap50"] for run in group]) for group in (mine, own))
         if real > 0:

@@ -1,5 +1,5 @@
-"""The diffusion refiner, really trained a little on a toy shape task: it repairs degraded masks,
-and its uncertainty sits on the boundaries."""
+"""The continuous diffusion refiner, really trained a little on a toy shape task: it repairs
+degraded masks, and its uncertainty sits on the boundaries."""
 
 import numpy as np
 import pytest
@@ -11,6 +11,11 @@ from synthscope.evaluate import boundary_f1, dice
 from synthscope.segment import Refinement, degrade_mask, refine_mask
 
 SIZE = 64
+
+
+def continuous(**settings):
+    """Return refinement settings of the continuous formulation (the default is discrete)."""
+    return Refinement(formulation="continuous", **settings)
 
 
 def toy_shapes(rng, count):
@@ -53,7 +58,7 @@ def test_a_little_training_repairs_degraded_masks(refiner):
     before, after, edges_before, edges_after = [], [], [], []
     for index, (image, mask) in enumerate(zip(images, masks)):
         coarse = degrade_mask(mask, rng=100 + index)
-        probability, _ = refine_mask(refiner, image, coarse, Refinement(t_start=400, steps=5), rng=index)
+        probability, _ = refine_mask(refiner, image, coarse, continuous(t_start=400, steps=5), rng=index)
         before.append(dice(mask, coarse > 0.5))
         after.append(dice(mask, probability > 0.5))
         edges_before.append(boundary_f1(mask, coarse > 0.5, tolerance=1))
@@ -65,12 +70,12 @@ def test_a_little_training_repairs_degraded_masks(refiner):
 def test_the_ensemble_is_uncertain_at_boundaries_and_draws_do_not_depend_on_its_size(refiner):
     (image,), (mask,) = toy_shapes(2, 1)
     coarse = degrade_mask(mask, rng=7)
-    probability, uncertainty = refine_mask(refiner, image, coarse, Refinement(steps=4, ensemble=4), rng=3)
+    probability, uncertainty = refine_mask(refiner, image, coarse, continuous(steps=4, ensemble=4), rng=3)
     edge = mask ^ ndimage.binary_erosion(mask, iterations=2) | (ndimage.binary_dilation(mask, iterations=2) & ~mask)
     assert uncertainty.min() >= 0 and uncertainty.max() <= 1
     assert uncertainty[edge].mean() > 3 * uncertainty[~edge].mean()
-    first, _ = refine_mask(refiner, image, coarse, Refinement(steps=4, ensemble=1), rng=3)
-    again, _ = refine_mask(refiner, image, coarse, Refinement(steps=4, ensemble=1), rng=3)
+    first, _ = refine_mask(refiner, image, coarse, continuous(steps=4, ensemble=1), rng=3)
+    again, _ = refine_mask(refiner, image, coarse, continuous(steps=4, ensemble=1), rng=3)
     assert np.array_equal(first, again)
     assert not np.array_equal(first, probability)  # the mean of four draws differs from the first draw
 
@@ -91,10 +96,10 @@ def test_only_blocks_near_the_coarse_edge_are_refined(refiner):
     coarse[:SIZE, :SIZE] = degrade_mask(mask, rng=5)  # objects in the top-left block only
     wide = np.zeros_like(coarse)
     wide[:SIZE, :SIZE] = image
-    probability, uncertainty = refine_mask(refiner, wide, coarse, Refinement(steps=2, ensemble=2), rng=0)
+    probability, uncertainty = refine_mask(refiner, wide, coarse, continuous(steps=2, ensemble=2), rng=0)
     assert np.array_equal(probability[SIZE:, :], coarse[SIZE:, :]) and not uncertainty[SIZE:, SIZE:].any()
     assert not np.array_equal(probability[:SIZE, :SIZE], coarse[:SIZE, :SIZE])
-    everywhere, _ = refine_mask(refiner, wide, coarse, Refinement(steps=2, reach=None), rng=0)
+    everywhere, _ = refine_mask(refiner, wide, coarse, continuous(steps=2, reach=None), rng=0)
     assert not np.array_equal(everywhere[SIZE:, SIZE:], coarse[SIZE:, SIZE:])
-    tiny = refine_mask(refiner, image[:5, :6], coarse[:5, :6], Refinement(steps=1, reach=None))[0]
+    tiny = refine_mask(refiner, image[:5, :6], coarse[:5, :6], continuous(steps=1, reach=None))[0]
     assert tiny.shape == (5, 6)  # smaller than the margin of context

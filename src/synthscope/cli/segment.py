@@ -12,7 +12,8 @@ The training file has these sections; paths are relative to the file::
       coarse_steps: 2000     # coarse_masks (model | degrade), degraded_copies; and seed
     preprocessing: {percentiles: [1, 99.8], denoise: null, clahe: null}
     postprocessing: {opening: 0, closing: 0, smooth: 0, fill_holes: 64, min_size: 16}
-    refinement: {t_start: 400, steps: 3, sampler: ddim, ensemble: 1, reach: 8}   # the model's defaults
+    refinement: {formulation: discrete, steps: 3, ensemble: 1, reach: 8}   # the model's defaults
+                             # (discrete: pixels flipped back from the coarse mask; continuous: SDEdit)
     out: runs/my-segmenter   # the model folder
 """
 
@@ -34,7 +35,9 @@ def segment(
     model: str = typer.Option("nuclei-seg-2d", "--model", help="A bundled model name or a model folder."),
     ensemble: int = typer.Option(None, "--ensemble", min=1, help="Refinement draws (mean mask + uncertainty)."),
     no_refine: bool = typer.Option(False, "--no-refine", help="The coarse model only, no diffusion refinement."),
-    t_start: int = typer.Option(None, "--t-start", help="Refinement strength: the noise level, in (0, 1000]."),
+    t_start: int = typer.Option(
+        None, "--t-start", help="Strength in (0, 1000]: noise level (continuous) or coarse-mask level (discrete)."
+    ),
     steps: int = typer.Option(None, "--steps", min=1, help="Refiner evaluations per draw."),
     image_format: str = typer.Option("ome-tiff", "--format", help="ome-tiff, ome-zarr or nifti."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the refinement noise."),

@@ -57,7 +57,10 @@ class SegmenterConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SegmenterConfig":
-        """Build a config from `data` (e.g. a parsed ``config.json``); unknown keys are an error."""
+        """Build a config from `data` (e.g. a parsed ``config.json``); unknown keys are an error.
+
+        A refinement without a ``formulation`` is continuous (the only one before it was recorded).
+        """
         parts = {}
         for name, value in data.items():
             if name not in _PARTS:
@@ -66,5 +69,7 @@ class SegmenterConfig:
             unknown = sorted(set(value) - {f.name for f in dataclasses.fields(part)})
             if unknown:
                 raise InputError(f"segmenter config: unknown keys in {name}: {unknown}")
+            if name == "refinement":  # folders written before the discrete formulation existed
+                value = {"formulation": "continuous", **value}
             parts[name] = part(**value)
         return cls(**parts)

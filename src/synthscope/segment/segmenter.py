@@ -43,7 +43,8 @@ class Segmentation:
         Foreground probability (float32): the mean of the refined draws, or the coarse
         probability when not refined.
     uncertainty : numpy.ndarray
-        Binary entropy (bits, float32 in [0, 1]) of `probability`.
+        Binary entropy (bits, float32 in [0, 1]) of `probability`, or of the continuous
+        refiner's vote over several draws (`refine_mask`).
     coarse : numpy.ndarray
         The coarse model's foreground probability (float32).
     axes : str

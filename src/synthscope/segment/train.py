@@ -1,7 +1,9 @@
 """Training both stages of a segmentation model on annotated images, resumable, into a model folder.
 
 The coarse network learns background / interior / boundary; the refiner learns to turn
-a coarse foreground probability into the true mask, given the image. Its coarse masks
+a coarse foreground probability into the true mask, given the image, in the formulation
+``config.refinement.formulation`` names (continuous: `synthscope.diffusion.train_denoiser`;
+discrete: `synthscope.segment.discrete.train_discrete_refiner`). Its coarse masks
 come from the trained coarse network itself (``"model"``) or from the true masks,
 degraded (``"degrade"``, `degrade_mask`).
 """
@@ -21,6 +23,7 @@ from synthscope.errors import InputError
 from synthscope.seeds import as_seed, item_seed
 from synthscope.segment.coarse import CLASSES, predict_coarse, train_coarse
 from synthscope.segment.config import SegmenterConfig
+from synthscope.segment.discrete import train_discrete_refiner
 from synthscope.segment.preprocess import preprocess
 from synthscope.segment.refiner import CONDITIONS, degrade_mask
 from synthscope.segment.segmenter import Segmenter
@@ -158,7 +161,8 @@ def train_segmenter(
         masks, conditions = _refiner_data(coarse, config, prepared, labels, training, seed)
         patches = PatchSampler(masks, patch_size=refiner.patch_size, conditions=conditions, jitter=0.0)
         model.refiner = build_denoiser(refiner)
-        refiner_stats = train_denoiser(
+        trainer = train_discrete_refiner if config.refinement.formulation == "discrete" else train_denoiser
+        refiner_stats = trainer(
             model.refiner,
             patches,
             steps=training.refiner_steps,
