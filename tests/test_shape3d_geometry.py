@@ -6,6 +6,7 @@ import pytest
 from synthscope.errors import InputError
 from synthscope.shape3d import phantom_cells, shape_features
 from synthscope.shape3d.baselines import ellipsoid, revolve
+from synthscope.shape3d.cells import complete_at_edge, grid_input
 from synthscope.shape3d.geometry import FILL, cell_frame, from_grid, to_grid
 
 
@@ -69,3 +70,17 @@ def test_phantom_cells_are_reproducible_and_sized_to_the_grid():
 def test_a_ball_is_about_as_spherical_at_every_size(radius):
     ball = spheroid((2 * radius + 5,) * 3, (radius,) * 3)
     assert 0.93 < shape_features(ball)["sphericity"] <= 1.01
+
+
+def test_a_section_cut_by_the_image_edge_goes_onto_the_grid_whole():
+    whole = spheroid((60, 60), (12, 18), center=(30, 30))
+    cut = whole[:, 22:]  # a third of the cell lies beyond the left edge
+    image = np.where(cut, 100.0, 10.0)
+    picture, mask, frame = grid_input(image, cut, size=32)
+    reference = grid_input(np.where(whole, 100.0, 10.0), whole, size=32)
+    assert frame.scale == pytest.approx(reference[2].scale, rel=0.05)  # scaled as the whole cell
+    assert frame.center == pytest.approx((30, 30 - 22), abs=0.5)  # centred where the whole cell is
+    assert iou(mask > 0.5, reference[1] > 0.5) > 0.9 and picture[16, :4].max() == 0  # no image beyond the edge
+    sliver = whole[:, 44:]  # a short arc fixes no ellipse: kept as it is
+    completed, pad = complete_at_edge(sliver)
+    assert pad == 0 and np.array_equal(completed, sliver)

@@ -11,7 +11,7 @@ from synthscope.diffusion import Denoiser, save_denoiser
 from synthscope.errors import InputError
 from synthscope.io import read_image, write_image
 from synthscope.shape3d import FEATURES, ShapeTraining, phantom_cells, predict, train_shape3d
-from synthscope.shape3d.model import SHAPE_MODEL, sample_shapes
+from synthscope.shape3d.model import SHAPE_MODEL, binary_shape, sample_shapes
 
 SIZE = 16
 
@@ -50,6 +50,8 @@ def test_an_ensemble_is_one_batch_of_different_draws_and_a_seed_repeats_it(train
     again = sample_shapes(model, cells.images[0], cells.masks[0], ensemble=3, steps=3, rng=5)
     assert draws.shape == (3, SIZE, SIZE, SIZE) and np.array_equal(draws, again)
     assert not np.array_equal(draws[0], draws[1])
+    shape, member_volume = binary_shape(draws), np.mean(np.sum(draws > 0.5, axis=(1, 2, 3)))
+    assert shape.sum() == pytest.approx(member_volume, abs=1) and shape[draws.mean(axis=0) > 0.9].all()
     with pytest.raises(InputError, match="grid"):
         sample_shapes(model, cells.images[0][:8], cells.masks[0], ensemble=2)
 
@@ -71,6 +73,19 @@ def test_predict_puts_each_object_back_at_its_place_and_size(trained):
     assert result.uncertainty.min() >= 0 and result.uncertainty.max() <= 0.25
     coarse = predict(image, labels, model=model, ensemble=2, steps=3, spacing=(1.0, 0.5, 0.5))
     assert coarse.labels.shape[0] < result.labels.shape[0]  # planes twice as far apart: half as many
+
+
+def test_an_object_cut_by_the_image_edge_is_flagged_and_put_back_inside_the_image(trained):
+    yy, xx = np.mgrid[:40, :50]
+    labels = np.zeros((40, 50), np.uint16)
+    labels[(yy - 20) ** 2 + (xx - 3) ** 2 <= 10**2] = 1  # its left third lies beyond the image
+    labels[(yy - 20) ** 2 + (xx - 33) ** 2 <= 8**2] = 2
+    result = predict(np.where(labels > 0, 200.0, 20.0), labels, model=trained[0], ensemble=2, steps=3)
+    assert {row["label"]: row["cut"] for row in result.features} == {1: True, 2: False}
+    middle = result.labels[result.labels.shape[0] // 2]
+    assert iou(middle == 1, labels == 1) > 0.6
+    whole = {row["label"]: row["volume"] for row in result.features}  # on the grid: the whole cell
+    assert whole[1] > whole[2]
 
 
 def test_predict_refuses_bad_input_before_any_work(trained):

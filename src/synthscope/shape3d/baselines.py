@@ -38,8 +38,9 @@ def revolve(mask: np.ndarray) -> np.ndarray:
     z, yy, xx = np.meshgrid(grid, grid + (size - 1) / 2 - center[0], grid + (size - 1) / 2 - center[1], indexing="ij")
     along = np.round(yy * major[0] + xx * major[1]).astype(int) - u.min()
     across = yy * minor[0] + xx * minor[1]
-    valid = (along >= 0) & (along < len(low))
     index = np.clip(along, 0, len(low) - 1)
+    valid = (along >= 0) & (along < len(low)) & np.isfinite(low[index])  # the mask has a chord there
+    index = np.where(valid, index, np.flatnonzero(np.isfinite(low))[0])
     middle, radius = (low[index] + high[index]) / 2, (high[index] - low[index]) / 2
     return valid & ((across - middle) ** 2 + z**2 <= radius**2)
 

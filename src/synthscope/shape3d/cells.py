@@ -15,6 +15,8 @@ section's image and mask are the model's input, the 3D mask its target. Sources:
 import dataclasses
 
 import numpy as np
+from scipy import ndimage
+from skimage.measure import EllipseModel
 
 from synthscope.checks import check_choice, check_number, check_range
 from synthscope.errors import InputError
@@ -110,6 +112,10 @@ def phantom_cells(
 def grid_input(image: np.ndarray, mask: np.ndarray, *, size: int):
     """Return a cell's 2D image and mask on its grid (image mapped by `PERCENTILES`), and the `Frame`.
 
+    A mask cut by the image's edge is first completed beyond it (`complete_at_edge`), so
+    that the grid holds the whole cell's section at the whole cell's scale; the image is 0
+    beyond the edge. The frame is in the coordinates of `image`.
+
     Examples
     --------
     >>> mask = np.zeros((40, 40), bool); mask[10:20, 10:30] = True
@@ -117,9 +123,59 @@ def grid_input(image: np.ndarray, mask: np.ndarray, *, size: int):
     >>> float(image.max()), frame.size
     (1.0, 16)
     """
-    frame = cell_frame(mask, size=size)
-    picture = percentile_normalize(to_grid(image, frame), *PERCENTILES)
-    return picture, (to_grid(mask, frame) > 0.5).astype(np.float32), frame
+    completed, pad = complete_at_edge(mask)
+    frame = cell_frame(completed, size=size)
+    picture = percentile_normalize(to_grid(np.pad(np.asarray(image, np.float32), pad), frame), *PERCENTILES)
+    grid_mask = (to_grid(completed, frame) > 0.5).astype(np.float32)
+    return picture, grid_mask, dataclasses.replace(frame, center=tuple(c - pad for c in frame.center))
+
+
+def complete_at_edge(mask: np.ndarray, *, limit: float = 3.0, agree: float = 0.9) -> tuple[np.ndarray, int]:
+    """Return the 2D `mask` completed beyond the image's edge, padded, and the padding.
+
+    A mask that touches the image's edge shows only part of its object. Its boundary
+    inside the image (not the cut) is fitted by an ellipse (`skimage.measure.EllipseModel`),
+    and the part of the ellipse beyond the edge is added on a canvas padded by the ellipse's
+    reach. A mask away from the edge is returned unchanged with padding 0, and so is one
+    whose ellipse cannot be fitted, would be more than `limit` times its area, or does not
+    describe it: the ellipse's part inside the image and the mask overlap by less than
+    `agree` (intersection over union; a sliver's short arc does not fix an ellipse).
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[:40, :40]
+    >>> disc = (yy - 5) ** 2 + (xx - 20) ** 2 <= 10**2  # its top third lies beyond the edge
+    >>> completed, pad = complete_at_edge(disc)
+    >>> pad > 0, round(float(completed.sum() / (np.pi * 10**2)), 1)
+    (True, 1.0)
+    >>> complete_at_edge((yy - 20) ** 2 + (xx - 20) ** 2 <= 10**2)[1]  # away from the edge: kept as it is
+    0
+    """
+    mask = np.asarray(mask, bool)
+    edge = np.ones_like(mask)
+    edge[1:-1, 1:-1] = False
+    if not (mask & edge).any():
+        return mask, 0
+    # The boundary inside the image: the cut itself is no boundary (outside counts as inside).
+    boundary = mask & ~ndimage.binary_erosion(mask, border_value=1) & ~edge
+    points = np.argwhere(boundary)[:, ::-1].astype(float)  # (x, y), as EllipseModel reads them
+    ellipse = EllipseModel.from_estimate(points) if len(points) >= 5 else None
+    if not ellipse:
+        return mask, 0
+    a, b = np.asarray(ellipse.axis_lengths) + 0.5  # boundary pixels lie half a pixel inside the edge
+    if not np.isfinite([a, b]).all() or np.pi * a * b > limit * mask.sum():
+        return mask, 0
+    pad = int(np.ceil(max(a, b)))
+    canvas = np.pad(mask, pad)
+    y, x = np.mgrid[: canvas.shape[0], : canvas.shape[1]] - pad
+    dx, dy = x - ellipse.center[0], y - ellipse.center[1]
+    cos, sin = np.cos(ellipse.theta), np.sin(ellipse.theta)
+    inside = ((dx * cos + dy * sin) / a) ** 2 + ((dy * cos - dx * sin) / b) ** 2 <= 1
+    beyond = np.pad(np.zeros_like(mask), pad, constant_values=True)
+    within = inside & ~beyond
+    if np.sum(within & canvas) < agree * np.sum(within | canvas):  # the ellipse does not describe the mask
+        return mask, 0
+    return canvas | (inside & beyond), pad
 
 
 def section(volume_mask: np.ndarray, image: np.ndarray, *, size: int):

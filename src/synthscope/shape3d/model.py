@@ -125,3 +125,30 @@ def sample_shapes(
     if not torch.isfinite(x).all():
         raise InputError("the shape model gives NaN or infinite values; its weights may be damaged")
     return from_model_range(x[:, 0]).numpy()
+
+
+def binary_shape(draws: np.ndarray) -> np.ndarray:
+    """Return the ensemble's binary shape: the voxels of highest mean, as many as a member has on average.
+
+    The majority vote (mean above 0.5) of members that disagree at their boundaries is
+    smaller than each of them; this shape keeps the members' mean volume instead. Ties at
+    the cut are kept (soft draws rarely tie).
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        ``(K, S, S, S)`` soft shapes in [0, 1] (`sample_shapes`); a member's voxels are
+        those above 0.5.
+
+    Examples
+    --------
+    >>> draws = np.array([[0.9, 0.8, 0.6, 0.0], [0.0, 0.9, 0.7, 0.8]])[:, None, None]  # 3 voxels each
+    >>> (draws.mean(axis=0) > 0.5).sum(), binary_shape(draws)[0, 0].astype(int).tolist()
+    (np.int64(2), [1, 1, 1, 0])
+    """
+    draws = np.asarray(draws, np.float32)
+    mean = draws.mean(axis=0)
+    count = int(round(float(np.mean(np.sum(draws > 0.5, axis=tuple(range(1, draws.ndim)))))))
+    if count == 0:
+        return np.zeros(mean.shape, bool)
+    return mean >= np.sort(mean, axis=None)[-count]

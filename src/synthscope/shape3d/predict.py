@@ -12,7 +12,7 @@ from synthscope.errors import InputError
 from synthscope.shape3d.cells import grid_input
 from synthscope.shape3d.features import feature_spread, feature_table, shape_features
 from synthscope.shape3d.geometry import Frame, from_grid
-from synthscope.shape3d.model import load_shape_model, sample_shapes
+from synthscope.shape3d.model import binary_shape, load_shape_model, sample_shapes
 
 
 @dataclasses.dataclass
@@ -22,8 +22,9 @@ class ShapePrediction:
     Attributes
     ----------
     labels : numpy.ndarray
-        ``(Z, Y, X)`` uint16 (uint32 above 65,535): each object's binary shape (mean of
-        the ensemble above 0.5) under its 2D label id; the 2D section is the middle plane
+        ``(Z, Y, X)`` uint16 (uint32 above 65,535): each object's binary shape
+        (`synthscope.shape3d.model.binary_shape`: the ensemble's most probable voxels, as
+        many as a member has) under its 2D label id; the 2D section is the middle plane
         ``Z // 2`` (Z is odd).
     probability : numpy.ndarray
         ``(Z, Y, X)`` float32: the ensemble's mean shape (where objects meet, the larger).
@@ -31,8 +32,11 @@ class ShapePrediction:
         ``(Z, Y, X)`` float32: the ensemble's per-voxel variance (of the object whose
         mean shape is shown in `probability`).
     features : list of dict
-        Per object: ``label``, the `synthscope.shape3d.features.FEATURES` of its mean
-        binary shape, and ``{feature}_mean`` / ``{feature}_sd`` over the ensemble's members.
+        Per object: ``label``, the `synthscope.shape3d.features.FEATURES` of its binary
+        shape (whole, as predicted on the grid), ``{feature}_mean`` / ``{feature}_sd`` over
+        the ensemble's members, and ``cut``: whether its 2D mask touches the image's edge
+        (its section was completed beyond the edge by
+        `synthscope.shape3d.cells.complete_at_edge`; its shape in `labels` is cut there).
     members : list of dict
         Per object and member: ``label``, ``member`` and the features of that member.
     spacing : dict
@@ -128,15 +132,20 @@ def predict(
     z_center = (depth - 1) / 2
     probability = np.zeros(shape, np.float32)
     uncertainty = np.zeros(shape, np.float32)
-    features, members, grids = [], [], {}
+    features, members, grids, shapes = [], [], {}, {}
+    edge = np.ones(labels.shape, bool)
+    edge[1:-1, 1:-1] = False
     for done, (label, (picture, mask, frame)) in enumerate(inputs.items(), 1):
         draws = sample_shapes(model, picture, mask, ensemble=ensemble, steps=steps, rng=rng + label, bf16=bf16)
         grids[label] = (picture, mask, draws)
         voxel = spacing[2] / frame.scale  # um per grid voxel
-        mean = draws.mean(axis=0)
+        mean, shapes[label] = draws.mean(axis=0), binary_shape(draws)
         rows = feature_table(draws > 0.5, spacing=voxel, keys={"label": label})
         members += rows
-        features.append({"label": label, **shape_features(mean > 0.5, spacing=voxel), **feature_spread(rows)})
+        cut = bool(np.any(edge[labels == label]))
+        features.append(
+            {"label": label, **shape_features(shapes[label], spacing=voxel), **feature_spread(rows), "cut": cut}
+        )
         box, local = footprint(frame, shape, z_ratio)
         soft = from_grid(mean, local, tuple(s.stop - s.start for s in box), z_center=z_center, z_ratio=z_ratio)
         spread = from_grid(draws.var(axis=0), local, soft.shape, z_center=z_center, z_ratio=z_ratio)
@@ -151,7 +160,8 @@ def predict(
         soft = from_grid(
             grids[label][2].mean(axis=0), local, probability[box].shape, z_center=z_center, z_ratio=z_ratio
         )
-        volume[box] = np.where((soft > 0.5) & (soft >= probability[box]), label, volume[box])
+        inside = from_grid(shapes[label].astype(np.float32), local, soft.shape, z_center=z_center, z_ratio=z_ratio)
+        volume[box] = np.where((inside > 0.5) & (soft >= probability[box]), label, volume[box])
     return ShapePrediction(
         labels=volume,
         probability=probability,
