@@ -105,12 +105,18 @@ def distill_preset(
     return path
 
 
+def _set_options(settings):
+    """``{"refine.steps": 10}`` -> ``" --set refine.steps=10"``, as the command line takes them."""
+    return "".join(f" --set {key}={value}" for key, value in settings.items())
+
+
 def _card(record, teacher):
     lines = [
         "# Distilled student",
         "",
         f"Student of `{teacher['name']}` (sha256 {teacher['sha256'][:12]}) made by `synthscope distill "
-        f"{record['preset']} --steps {record['steps']} --pairs {record['pairs']} --train-steps {record['train_steps']}"
+        f"{record['preset']}{_set_options(record['settings'])} --steps {record['steps']} --pairs {record['pairs']}"
+        f" --train-steps {record['train_steps']}"
         f" --channels {','.join(map(str, record['channels']))}"
         f" --attention {','.join(str(int(a)) for a in record['attention_levels'])} --lr {record['lr']:g}` on "
         f"{record['items']} sketches of the preset; {record['from_teacher']:.0%} of its weight tensors started as "
