@@ -99,19 +99,9 @@ def train_denoiser(
         )
     if resume and checkpoint_dir is None:
         raise InputError("resume: needs a checkpoint_dir")
-    if not model.config.normalisation:
-        model.config = dataclasses.replace(model.config, normalisation=patches.normalisation)
     scheduler = training_scheduler(model.config)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    ema = copy.deepcopy(model).eval().requires_grad_(False)
-    base_seed = as_seed(rng)
-    rng, generator, start = np.random.default_rng(base_seed), torch.Generator().manual_seed(base_seed), 0
-    if resume and (Path(checkpoint_dir) / "training.json").is_file():
-        start = _restore(Path(checkpoint_dir), model, ema, optimizer, rng, generator)
-    bf16 = use_bf16(bf16) if bf16 is not None or model.config.spatial_dims == 2 else False
-    model.train()
-    losses, began = [], time.perf_counter()
-    for step in range(start, steps):
+
+    def loss(rng, generator, bf16):
         images, conditions = patches.draw(batch_size, rng=rng)
         x0 = to_model_range(torch.from_numpy(images))
         condition = None if conditions is None else to_model_range(torch.from_numpy(conditions))
@@ -120,12 +110,65 @@ def train_denoiser(
         target = noise if model.config.prediction_type == "epsilon" else scheduler.get_velocity(x0, noise, t)
         with autocast(bf16):
             prediction = model(scheduler.add_noise(x0, noise, t), t, condition)
-        loss = F.mse_loss(prediction.float(), target)
+        return F.mse_loss(prediction.float(), target)
+
+    bf16 = use_bf16(bf16) if bf16 is not None or model.config.spatial_dims == 2 else False
+    return optimise(
+        model,
+        loss,
+        patches,
+        steps=steps,
+        lr=lr,
+        ema_decay=ema_decay,
+        bf16=bf16,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        rng=rng,
+        callback=callback,
+    )
+
+
+def optimise(
+    model: Denoiser,
+    loss: Callable[[np.random.Generator, torch.Generator, bool], torch.Tensor],
+    patches: PatchSampler,
+    *,
+    steps: int,
+    lr: float,
+    ema_decay: float,
+    bf16: bool,
+    checkpoint_dir: str | os.PathLike | None,
+    checkpoint_every: int,
+    resume: bool,
+    rng: int | np.random.Generator,
+    callback: Callable[..., None] | None,
+) -> dict:
+    """The training loop that `train_denoiser` and other trainings of a `Denoiser` share.
+
+    ``loss(rng, generator, bf16)`` draws a batch with the numpy and torch generators and
+    returns its loss; this function owns the optimiser (AdamW), the EMA of the weights, the
+    checkpoints and resume, the callback and the statistics, as `train_denoiser` documents.
+    `model`'s config takes the normalisation of `patches` when it has none. Options are
+    checked by the caller.
+    """
+    if not model.config.normalisation:
+        model.config = dataclasses.replace(model.config, normalisation=patches.normalisation)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    base_seed = as_seed(rng)
+    rng, generator, start = np.random.default_rng(base_seed), torch.Generator().manual_seed(base_seed), 0
+    if resume and (Path(checkpoint_dir) / "training.json").is_file():
+        start = _restore(Path(checkpoint_dir), model, ema, optimizer, rng, generator)
+    model.train()
+    losses, began = [], time.perf_counter()
+    for step in range(start, steps):
+        value = loss(rng, generator, bf16)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         optimizer.step()
         _update_ema(ema, model, min(ema_decay, (1 + step) / (10 + step)))
-        losses.append(loss.item())
+        losses.append(value.item())
         if callback is not None:
             callback(step + 1, steps, loss=float(np.mean(losses[-20:])))
         if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):

@@ -12,12 +12,8 @@ step; committed pixels keep their value and the low-confidence ones are predicte
 more of their neighbours settled. The last step commits every pixel.
 """
 
-import copy
-import dataclasses
 import os
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,9 +21,8 @@ import torch.nn.functional as F
 
 from synthscope.diffusion import Denoiser, PatchSampler
 from synthscope.diffusion.denoiser import autocast, to_model_range, use_bf16
-from synthscope.diffusion.train import _checkpoint, _restore, _update_ema
+from synthscope.diffusion.train import optimise
 from synthscope.errors import InputError
-from synthscope.seeds import as_seed
 
 
 def corrupt(fine: torch.Tensor, coarse: torch.Tensor, level: torch.Tensor, *, generator=None) -> torch.Tensor:
@@ -97,18 +92,8 @@ def train_discrete_refiner(
         raise InputError(f"patches: size {patches.patch_size} differs from the model's {model.config.patch_size}")
     if resume and checkpoint_dir is None:
         raise InputError("resume: needs a checkpoint_dir")
-    if not model.config.normalisation:
-        model.config = dataclasses.replace(model.config, normalisation=patches.normalisation)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    ema = copy.deepcopy(model).eval().requires_grad_(False)
-    seed = as_seed(rng)
-    rng, generator, start = np.random.default_rng(seed), torch.Generator().manual_seed(seed), 0
-    if resume and (Path(checkpoint_dir) / "training.json").is_file():
-        start = _restore(Path(checkpoint_dir), model, ema, optimizer, rng, generator)
-    bf16 = use_bf16() if model.config.spatial_dims == 2 else False
-    model.train()
-    losses, began = [], time.perf_counter()
-    for step in range(start, steps):
+
+    def loss(rng, generator, bf16):
         fine, conditions = (torch.from_numpy(array) for array in patches.draw(batch_size, rng=rng))
         fine = (fine > 0.5).float()
         coarse = (conditions[:, 1:] > 0.5).float()
@@ -116,25 +101,22 @@ def train_discrete_refiner(
         current = corrupt(fine, coarse, level, generator=generator)
         with autocast(bf16):
             logits = model(to_model_range(current), timestep(model, level), to_model_range(conditions))
-        loss = F.binary_cross_entropy_with_logits(logits.float(), fine)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        _update_ema(ema, model, min(ema_decay, (1 + step) / (10 + step)))
-        losses.append(loss.item())
-        if callback is not None:
-            callback(step + 1, steps, loss=float(np.mean(losses[-20:])))
-        if checkpoint_dir is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            _checkpoint(Path(checkpoint_dir), model, ema, optimizer, rng, generator, step + 1, losses)
-    model.eval()
-    tenth = max(1, len(losses) // 10)
-    return {
-        "steps": steps,
-        "first_loss": float(np.mean(losses[:tenth])) if losses else None,
-        "final_loss": float(np.mean(losses[-tenth:])) if losses else None,
-        "seconds": time.perf_counter() - began,
-        "bf16": bf16,
-    }
+        return F.binary_cross_entropy_with_logits(logits.float(), fine)
+
+    return optimise(
+        model,
+        loss,
+        patches,
+        steps=steps,
+        lr=lr,
+        ema_decay=ema_decay,
+        bf16=use_bf16() if model.config.spatial_dims == 2 else False,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=checkpoint_every,
+        resume=resume,
+        rng=rng,
+        callback=callback,
+    )
 
 
 @torch.no_grad()
