@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_segment_refiner import SIZE, toy_shapes
+from test_segment_refiner import toy_shapes, untrained_refiner
 
 from synthscope.diffusion import DenoiserConfig, PatchSampler, build_denoiser
 from synthscope.evaluate import boundary_f1, dice
@@ -28,19 +28,7 @@ DISCRETE = Refinement(formulation="discrete")
 
 @pytest.fixture(scope="module")
 def refiner():
-    images, masks = toy_shapes(0, 8)
-    targets, conditions = [], []
-    for index, (image, mask) in enumerate(zip(images, masks)):
-        for copy in range(4):
-            targets.append(mask.astype(np.float32))
-            conditions.append(np.stack([image, degrade_mask(mask, rng=10 * index + copy)]))
-    config = DenoiserConfig(
-        channels=(8, 8, 8), attention_levels=(False,) * 3, patch_size=(SIZE, SIZE), condition_channels=2
-    )
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        model = build_denoiser(config)
-    patches = PatchSampler(targets, patch_size=(SIZE, SIZE), conditions=conditions, jitter=0.0)
+    model, patches = untrained_refiner()
     stats = train_discrete_refiner(model, patches, steps=150, batch_size=8, lr=2e-3, rng=0)
     assert stats["final_loss"] < 0.5 * stats["first_loss"], stats
     return model.eval()

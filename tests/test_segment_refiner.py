@@ -34,8 +34,8 @@ def toy_shapes(rng, count):
     return images, masks
 
 
-@pytest.fixture(scope="module")
-def refiner():
+def untrained_refiner():
+    """A tiny refiner network, seeded, and patches of toy masks with their images and degraded masks."""
     images, masks = toy_shapes(0, 8)
     targets, conditions = [], []
     for index, (image, mask) in enumerate(zip(images, masks)):
@@ -48,7 +48,12 @@ def refiner():
     with torch.random.fork_rng():  # the initial weights, whatever ran before in this process
         torch.manual_seed(0)
         model = build_denoiser(config)
-    patches = PatchSampler(targets, patch_size=(SIZE, SIZE), conditions=conditions, jitter=0.0)
+    return model, PatchSampler(targets, patch_size=(SIZE, SIZE), conditions=conditions, jitter=0.0)
+
+
+@pytest.fixture(scope="module")
+def refiner():
+    model, patches = untrained_refiner()
     train_denoiser(model, patches, steps=150, batch_size=8, lr=2e-3, rng=0)
     return model.eval()
 

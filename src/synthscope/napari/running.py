@@ -13,6 +13,11 @@ from collections.abc import Callable
 from synthscope.errors import InputError
 
 
+def layer_choices(viewer, kind):
+    """A magicgui ``choices`` callable: the ``(name, layer)`` of every `kind` layer of `viewer`."""
+    return lambda _widget: [(layer.name, layer) for layer in viewer.layers if isinstance(layer, kind)]
+
+
 class Cancelled(Exception):
     """Raised by the progress callback of a run whose Cancel button was pressed."""
 

@@ -91,14 +91,11 @@ def segment_widget(napari_viewer=None):
     import napari
     from magicgui.widgets import CheckBox, ComboBox, Container, LineEdit, SpinBox
 
-    from synthscope.napari.running import BackgroundRun
+    from synthscope.napari.running import BackgroundRun, layer_choices
 
     viewer = napari_viewer or napari.current_viewer()
 
-    def image_layers(_widget):
-        return [(layer.name, layer) for layer in viewer.layers if isinstance(layer, napari.layers.Image)]
-
-    image = ComboBox(name="image", choices=image_layers)
+    image = ComboBox(name="image", choices=layer_choices(viewer, napari.layers.Image))
     model = LineEdit(name="model", value=DEFAULT_MODEL, tooltip="a bundled segmentation model or a model folder")
     refine = CheckBox(name="refine", text="diffusion refinement of the coarse mask", value=True)
     ensemble = SpinBox(name="ensemble", min=0, max=64, value=0, tooltip="refinement draws; 0: the model's")

@@ -70,15 +70,12 @@ def shape3d_widget(napari_viewer=None):
     import napari
     from magicgui.widgets import ComboBox, Container, FloatSpinBox, LineEdit, SpinBox, Table
 
-    from synthscope.napari.running import BackgroundRun
+    from synthscope.napari.running import BackgroundRun, layer_choices
 
     viewer = napari_viewer or napari.current_viewer()
 
-    def layers_of(kind):
-        return lambda _widget: [(layer.name, layer) for layer in viewer.layers if isinstance(layer, kind)]
-
-    image = ComboBox(name="image", choices=layers_of(napari.layers.Image))
-    labels = ComboBox(name="labels", choices=layers_of(napari.layers.Labels))
+    image = ComboBox(name="image", choices=layer_choices(viewer, napari.layers.Image))
+    labels = ComboBox(name="labels", choices=layer_choices(viewer, napari.layers.Labels))
     label = SpinBox(name="label", min=0, max=2**31 - 1, value=0, tooltip="one cell's label id; 0: every cell")
     ensemble = SpinBox(name="ensemble", min=1, max=64, value=5, tooltip="shapes drawn per cell: their spread")
     steps = SpinBox(name="steps", min=1, max=1000, value=20, tooltip="network evaluations per shape")
