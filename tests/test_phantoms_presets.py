@@ -59,7 +59,7 @@ def test_refine_sections_pass_through():
         "model": "nuclei-fluo-2d-out-of-plane-distilled",
         "condition": "mask+out_of_plane",
         "sampler": "ddim",
-        "steps": 1,
+        "steps": 2,
         "t_start": 400,
         "hold": "empty",
     }
