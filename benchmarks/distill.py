@@ -11,7 +11,8 @@ a narrower student), prints:
   test images of each specimen (``synthscope.sample_data.SPECIMENS``), next to the raw
   sketches and the real-vs-real floor (two random halves of the real patches). The
   Inception features of every set are computed once; each set is cut to at most
-  ``--max-patches`` random patches (HeLa's test images give 4,284), the same for every row;
+  ``--max-patches`` random patches (HeLa's test images give 4,284), the same for every row
+  (``--patch-seed`` draws others: the spread of the figures over draws);
 - AP@0.5 of the specimens benchmark's fixed segmenter (3 seeds) trained on each, read from
   the arms' score files;
 - CPU seconds of one refinement of a 256x256 item of the preset by each (its network
@@ -54,6 +55,7 @@ def main():
     parser.add_argument("--specimens-out", type=Path, default=Path("runs/specimens"))
     parser.add_argument("--patch-size", type=int, default=32)
     parser.add_argument("--max-patches", type=int, default=512, help="random patches kept of each set")
+    parser.add_argument("--patch-seed", type=int, default=0, help="seed of the draw of patches (the figure's spread)")
     parser.add_argument("--published-seconds", type=float, default=262.0, help="CPU s of the 400-step schedule")
     parser.add_argument("--arm", action="append", default=[], help="LABEL=ARM: one more row for every preset")
     args = parser.parse_args()
@@ -61,7 +63,8 @@ def main():
     extra = dict(pair.split("=", 1) for pair in args.arm)
     real = {}
     for name, specimen in SPECIMENS.items():
-        patches = _some(to_patches(list(specimen.load("test")[0]), size=args.patch_size), args.max_patches)
+        patches = to_patches(list(specimen.load("test")[0]), size=args.patch_size)
+        patches = _some(patches, args.max_patches, args.patch_seed)
         real[name] = {"patches": patches, "features": inception_features(patches)}
     results = {}
     for preset, (teacher, student) in PAIRS.items():
@@ -73,7 +76,7 @@ def main():
             rows[role]["ap50"] = _ap50(args.specimens_out, arm)
         rows = {"sketches": {"images": [item.sketch for item in items]}, **rows}
         for row in rows.values():
-            patches = _some(to_patches(row.pop("images"), size=args.patch_size), args.max_patches)
+            patches = _some(to_patches(row.pop("images"), size=args.patch_size), args.max_patches, args.patch_seed)
             row["realism"] = _realism(real, patches)
         results[preset] = rows
         print(_table(preset, rows, _floor(real), args.published_seconds), flush=True)
@@ -82,7 +85,7 @@ def main():
     print(f"wrote {out}")
 
 
-def _some(patches, count, seed=0):
+def _some(patches, count, seed):
     """At most `count` of `patches`, drawn at random (the same draw for sets of one size)."""
     if len(patches) <= count:
         return list(patches)
