@@ -1,22 +1,29 @@
 """Are learned masks closer to held-out real nuclei than rule-based ones? Shapes, populations and cost.
 
     python benchmarks/learned_masks.py --out runs/learned/masks [--specimens cells3d,hela,cho]
-        [--items 16] [--model nuclei-masks-2d] [--cost-items 3]
+        [--items 16] [--model nuclei-masks-2d] [--cost-items 3] [--touching 0,0.1,0.2,0.3] [--gap 1,2,3]
+        [--mask-steps 20]
+    python benchmarks/learned_masks.py --out runs/learned/samplers --samplers ddpm:20:1.0,ddpm:50:0.5 [--masks 300]
 
 For every specimen of ``synthscope.sample_data.SPECIMENS``, the objects of its test split
 (never used to train the mask model or to fit anything) are compared with the masks of
-three generators, each making ``--items`` 256x256 label images at the specimen's pixel
+these generators, each making ``--items`` 256x256 label images at the specimen's pixel
 size:
 
 - ``fit``: the rule-based ``nuclei`` generator with the preset ``synthscope fit`` makes
   from the specimen's training images and labels;
 - ``nuclei-2d``: the built-in preset as it is (fitted to cells3d);
 - ``learned-fit-sizes``: the ``learned`` generator with the fitted preset's sizes,
-  density, mitotic share and brightness (`synthscope.phantoms.learned.as_learned`) and
-  its ``touching`` chosen from ``--touching`` so that the share of touching objects comes
-  closest to that of the training labels: the learned shapes with the rule-based sizes;
+  density, mitotic share and brightness (`synthscope.phantoms.learned.as_learned`), the
+  mask model conditioned on the specimen (``learned.specimen``; ``"any"`` for a model
+  without that class), and its ``touching`` and ``gap`` chosen from ``--touching`` x
+  ``--gap`` on the training labels (the least sum of the difference in touching share and
+  the KS statistic of nearest-neighbour distances, on items of 4 distinct shapes each):
+  the learned shapes with the rule-based sizes;
 - ``learned``: the same with its own size law, lognormal between the 5th and 95th
-  percentiles of the equivalent radii of the training objects (not cut by the border).
+  percentiles of the equivalent radii of the training objects (not cut by the border);
+- ``learned-any``: ``learned`` with ``specimen: any``, the mask model's class-free
+  mixture of the specimens' shapes (what the conditioning changes).
 
 Per object (those not cut by the image border): area, perimeter, solidity,
 eccentricity and the first four Fourier descriptors of the centroid-distance signature
@@ -27,6 +34,14 @@ fraction and the KS statistic of nearest-neighbour centroid distances. Cost: sec
 256x256 item of ``sketch_item`` and of an ``ItemMaker`` (with refinement) for the presets
 ``nuclei-2d`` and ``nuclei-2d-learned``, measured in the same run. Writes
 ``OUT/learned_masks.json`` and ``OUT/learned_masks.md``.
+
+With ``--samplers`` the script compares ways of sampling the mask model instead, on
+shapes alone: for each ``sampler:steps:smoothing`` and specimen, ``--masks`` masks at the
+model's crop scale against crops of the specimen's test objects at the same equivalent
+radius (`synthscope.phantoms.mask_model.mask_crops`): KS of solidity, eccentricity and
+fd1-fd4, the quartiles of eccentricity, and the CPU seconds (masks that fail the checks
+are redrawn, so a setting with many rejects costs more). Writes
+``OUT/samplers.json`` and ``OUT/samplers.md``.
 """
 
 import argparse
@@ -45,11 +60,13 @@ from synthscope.maker import ItemMaker
 from synthscope.phantoms import load_preset, sketch_item
 from synthscope.phantoms.fit import fit_preset
 from synthscope.phantoms.learned import as_learned
+from synthscope.phantoms.mask_model import load_mask_model, mask_crops, model_specimens, sample_masks
 from synthscope.phantoms.measure import measure
 from synthscope.sample_data import SPECIMENS
 
 SHAPE_FEATURES = ("area", "perimeter", "solidity", "eccentricity", "fd1", "fd2", "fd3", "fd4")
-ARMS = ("fit", "nuclei-2d", "learned-fit-sizes", "learned")
+ARMS = ("fit", "nuclei-2d", "learned-fit-sizes", "learned", "learned-any")
+SAMPLER_FEATURES = ("solidity", "eccentricity", "fd1", "fd2", "fd3", "fd4")
 
 
 def object_features(labels):
@@ -106,8 +123,15 @@ def main():
     parser.add_argument("--items", type=int, default=16)
     parser.add_argument("--model", default="nuclei-masks-2d")
     parser.add_argument("--touching", default="0,0.1,0.2,0.3", help="candidate values of learned.touching")
+    parser.add_argument("--gap", default="1,2,3", help="candidate values of learned.gap")
+    parser.add_argument("--mask-steps", type=int, help="learned.steps of the learned arms (the recipe's default)")
     parser.add_argument("--cost-items", type=int, default=3, help="items timed per preset (0: no timing)")
+    parser.add_argument("--samplers", help="compare sampler:steps:smoothing settings on shapes instead")
+    parser.add_argument("--masks", type=int, default=300, help="masks per sampler setting and specimen")
     args = parser.parse_args()
+    if args.samplers:
+        return compare_samplers(args)
+    classes = model_specimens(args.model)
     results = {"load_average_start": os.getloadavg(), "specimens": {}}
     for name in args.specimens.split(","):
         specimen = SPECIMENS[name]
@@ -120,23 +144,31 @@ def main():
         real_population = population(test_labels)
         train_touching = population(labels)["touching"]
         presets = {"fit": fitted, "nuclei-2d": load_preset("nuclei-2d", settings={"refine.model": None})}
-        learned_preset = as_learned(fitted, model=args.model)
+        sampling = {"steps": args.mask_steps} if args.mask_steps else {}
+        learned_preset = as_learned(fitted, model=args.model, specimen=name if name in classes else "any", **sampling)
         radii = np.sqrt(object_features(labels)["area"] / np.pi)
         own_sizes = {"learned.radius": np.percentile(radii, [5, 95]).round(2).tolist()}
         own_sizes["learned.radius_distribution"] = "lognormal"
+        train_nearest = population(labels)["nearest"]
         chosen = None
-        for touching in (float(t) for t in args.touching.split(",")):  # calibrate on the training labels' share
-            trial = load_preset_dict(learned_preset, name, {"learned.touching": touching})
-            trial_labels = generated_labels(trial, max(args.items // 4, 2), seed=10_000)
-            gap = abs(population(trial_labels)["touching"] - train_touching)
-            if chosen is None or gap < chosen[1]:
-                chosen = (touching, gap, trial)
-        presets["learned-fit-sizes"] = chosen[2]
-        presets["learned"] = load_preset_dict(chosen[2], name, own_sizes)
+        for touching in (float(t) for t in args.touching.split(",")):  # calibrate on the training labels
+            for gap in (int(g) for g in args.gap.split(",")):
+                settings = {"learned.touching": touching, "learned.gap": gap, "learned.distinct": 4}  # 4 shapes: quick
+                trial = load_preset_dict(learned_preset, name, settings)
+                pop = population(generated_labels(trial, max(args.items // 4, 2), seed=10_000))
+                score = abs(pop["touching"] - train_touching) + ks_2samp(pop["nearest"], train_nearest).statistic
+                if chosen is None or score < chosen[2]:
+                    chosen = (touching, gap, score)
+        calibrated = {"learned.touching": chosen[0], "learned.gap": chosen[1]}
+        presets["learned-fit-sizes"] = load_preset_dict(learned_preset, name, calibrated)
+        presets["learned"] = load_preset_dict(presets["learned-fit-sizes"], name, own_sizes)
+        presets["learned-any"] = load_preset_dict(presets["learned"], name, {"learned.specimen": "any"})
         row = {
             "real_objects": len(real["area"]),
             "train_touching": train_touching,
+            "learned_specimen": presets["learned"]["learned"]["specimen"],
             "learned_touching": chosen[0],
+            "learned_gap": chosen[1],
             "learned_radius": own_sizes["learned.radius"],
             "fit_radius": list(fitted["nuclei"]["radius"]),
         }
@@ -163,6 +195,59 @@ def main():
     write_text(args.out / "learned_masks.json", json.dumps(results, indent=2, default=float) + "\n")
     write_text(args.out / "learned_masks.md", table(results))
     print(table(results))
+
+
+def compare_samplers(args):
+    """Shape-only comparison of sampler settings with the specimens' test objects (``--samplers``)."""
+    model = load_mask_model(args.model)
+    classes = model_specimens(args.model)
+    size, radius = model.config.patch_size[-1], model.extra["mask_radius"]
+    results = {"load_average_start": os.getloadavg(), "model": args.model, "masks": args.masks, "settings": {}}
+    for setting in args.samplers.split(","):
+        sampler, steps, smoothing = setting.split(":")
+        for name in args.specimens.split(","):
+            crops = mask_crops(list(SPECIMENS[name].load("test")[1]), size=size, radius=radius)
+            real = object_features(crops.astype(np.uint8))
+            started = time.process_time()
+            masks = sample_masks(
+                model,
+                args.masks,
+                specimen=name if name in classes else "any",
+                steps=int(steps),
+                sampler=sampler,
+                smoothing=float(smoothing),
+                rng=0,
+            )
+            seconds = time.process_time() - started
+            features = object_features((masks > 0.5).astype(np.uint8))
+            results["settings"].setdefault(setting, {})[name] = {
+                "ks": {k: float(ks_2samp(features[k], real[k]).statistic) for k in SAMPLER_FEATURES},
+                "eccentricity_quartiles": np.percentile(features["eccentricity"], [25, 50, 75]).tolist(),
+                "real_eccentricity_quartiles": np.percentile(real["eccentricity"], [25, 50, 75]).tolist(),
+                "real_objects": len(real["eccentricity"]),
+                "cpu_seconds": seconds,
+            }
+            print(setting, name, json.dumps(results["settings"][setting][name]), flush=True)
+    results["load_average_end"] = os.getloadavg()
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_text(args.out / "samplers.json", json.dumps(results, indent=2) + "\n")
+    write_text(args.out / "samplers.md", sampler_table(results))
+    print(sampler_table(results))
+
+
+def sampler_table(results):
+    lines = ["| setting | specimen | " + " | ".join(SAMPLER_FEATURES) + " | eccentricity quartiles | CPU s |"]
+    lines.append("| --- | --- |" + " --- |" * (len(SAMPLER_FEATURES) + 2))
+    for setting, rows in results["settings"].items():
+        for name, r in rows.items():
+            quartiles = " / ".join(f"{q:.2f}" for q in r["eccentricity_quartiles"])
+            real = " / ".join(f"{q:.2f}" for q in r["real_eccentricity_quartiles"])
+            lines.append(
+                f"| {setting} | {name} | "
+                + " | ".join(f"{r['ks'][k]:.3f}" for k in SAMPLER_FEATURES)
+                + f" | {quartiles} (real {real}) | {r['cpu_seconds']:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def load_preset_dict(preset, name, settings):

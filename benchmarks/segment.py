@@ -3,7 +3,7 @@
     python benchmarks/segment.py --out runs/segment [--specimens cells3d,hela] [--seeds 0,1,2]
         [--coarse-steps 2000] [--refiner-steps 3000] [--coarse-masks model|degrade]
         [--formulation continuous|discrete] [--synthetic DATASET | --model MODEL]
-        [--arms coarse,smoothed,refined,refined-5] [--speed]
+        [--arms coarse,smoothed,refined,refined-5] [--t-start T] [--steps N] [--speed]
 
 For every specimen of ``synthscope.sample_data.SPECIMENS`` named and every seed, a model
 (coarse attention U-Net + diffusion refiner, ``synthscope.segment.train_segmenter`` with
@@ -14,9 +14,11 @@ specimen's test split, which nothing is trained on. ``--model`` scores a trained
 (a folder or a bundled name, e.g. ``nuclei-seg-2d``) instead: each seed is then only the
 seed of the refinement noise. ``--formulation`` is the refiner trained
 (``Refinement.formulation``: SegRefiner's ``discrete``, the default, or ``continuous``);
-discrete models and their scores are named with a ``-discrete`` suffix. A model folder that holds a finished coarse
-checkpoint (``coarse_training.json``) is resumed, so copying the coarse files of a
-continuous model into it trains only the other refiner, on the same coarse network.
+discrete models and their scores are named with a ``-discrete`` suffix, scores of a refiner
+trained on the coarse model's own masks (``--coarse-masks model``) with ``-model-masks``. A
+model folder that holds a finished coarse checkpoint (``coarse_training.json``) is resumed,
+so copying the coarse files of a continuous model into it trains only the other refiner, on
+the same coarse network.
 Arms, all from the same model:
 
 - ``coarse``: the coarse model alone (``refine=False``);
@@ -24,11 +26,17 @@ Arms, all from the same model:
   radius 1, Gaussian smoothing of sigma 1): what refinement has to beat;
 - ``refined``: one refinement draw; ``refined-5``: the mean of five draws.
 
+``--t-start`` and ``--steps`` score a model with another refinement strength or number of
+network evaluations than its own (scores named with ``-t<T>`` / ``-steps<N>``).
+
 Scores per test image, averaged: Dice and boundary F1 (tolerance 2 px) of the semantic
 mask, AP@0.5 of the instances (``synthscope.evaluate.match_instances``), and for
 ``refined-5`` how much likelier an error is among the 10% most uncertain pixels than
-among the rest. ``--speed`` times a 512x512 image (tiles of cells3d's test slices) with
-one and with five draws. Models are kept under ``--out/models`` and the scores of every
+among the rest. The ``coarse`` arm also says where its errors lie (`error_sites`): the
+share within 2 px of a true edge, the Dice and boundary F1 it would reach were all of
+those fixed (what a refiner of edges can gain at most) or all the others, and its
+objects that hardly overlap a true one. ``--speed`` times a 512x512 image (tiles of
+cells3d's test slices) with one and with five draws. Models are kept under ``--out/models`` and the scores of every
 (model, specimen, seed) under ``--out/scores``, so reruns resume and runs of several
 invocations add up; ``segment.json`` holds them all, ``segment.md`` the tables, with the
 refined-minus-coarse and refined-minus-smoothed differences (paired by seed) and the
@@ -53,6 +61,15 @@ from synthscope.segment.refiner import FORMULATIONS
 SMOOTHING = Postprocessing(opening=1, closing=1, smooth=1.0)
 ARMS = ("coarse", "smoothed", "refined", "refined-5")
 SCORES = ("dice", "boundary_f1", "ap50", "uncertainty_error_ratio", "seconds")
+SITES = (
+    "band_error_share",
+    "band_fixed_dice",
+    "band_fixed_boundary_f1",
+    "rest_fixed_dice",
+    "rest_fixed_boundary_f1",
+    "false_objects",
+    "missed_objects",
+)
 
 
 def main():
@@ -68,6 +85,8 @@ def main():
     source.add_argument("--synthetic", type=Path, help="train on this synthscope data set instead of the real split")
     source.add_argument("--model", help="score this trained model (folder or bundled name) instead of training one")
     parser.add_argument("--arms", default=",".join(ARMS), help="the arms to score, of " + ",".join(ARMS))
+    parser.add_argument("--t-start", type=int, help="refinement strength to score instead of the model's")
+    parser.add_argument("--steps", type=int, help="refiner evaluations per draw instead of the model's")
     parser.add_argument("--speed", action="store_true", help="also time a 512x512 image")
     args = parser.parse_args()
     arms = args.arms.split(",")
@@ -80,7 +99,7 @@ def main():
     for name in args.specimens.split(","):
         test_images, test_labels = SPECIMENS[name].load("test")
         for seed in map(int, args.seeds.split(",")):
-            source = Path(args.model).name if args.model else _source(args, name)
+            source = (Path(args.model).name if args.model else _source(args, name)) + _variant(args)
             scores_file = args.out / "scores" / f"{source}-seed{seed}-{name}.json"
             if scores_file.is_file():
                 print(scores_file, "scored already", flush=True)
@@ -107,10 +126,10 @@ def _model(args, name, seed, training):
     """Return the model to score: `args.model`, or the trained model of (specimen or data set, seed),
     training it unless its folder is complete."""
     if args.model:
-        return Segmenter.load(args.model)
-    folder = args.out / "models" / f"{_source(args, name)}-seed{seed}-{training.coarse_masks}"
+        return _with_refinement(Segmenter.load(args.model), args)
+    folder = args.out / "models" / f"{_source(args, name, masks=False)}-seed{seed}-{training.coarse_masks}"
     if (folder / "config.json").is_file():
-        return Segmenter.load(folder)
+        return _with_refinement(Segmenter.load(folder), args)
     if args.synthetic:
         items = list(read_dataset(args.synthetic))
         images, labels = [item.picture for item in items], [item.labels for item in items]
@@ -124,14 +143,31 @@ def _model(args, name, seed, training):
     )
     minutes = (time.perf_counter() - began) / 60, (time.process_time() - cpu) / 60
     print(f"trained {folder} in {minutes[0]:.1f} min ({minutes[1]:.1f} CPU min)", flush=True)
-    return model
+    return _with_refinement(model, args)
 
 
-def _source(args, name):
+def _with_refinement(model, args):
+    """Return `model` with the refinement strength and steps of `args` where given."""
+    changes = {"t_start": args.t_start, "steps": args.steps}
+    changes = {key: value for key, value in changes.items() if value is not None}
+    refinement = dataclasses.replace(model.config.refinement, **changes)
+    changed = Segmenter(dataclasses.replace(model.config, refinement=refinement), model.coarse, model.refiner)
+    changed.source = model.source
+    return changed
+
+
+def _variant(args):
+    """Return the suffix naming a refinement other than the model's own ("" for its own)."""
+    return (f"-t{args.t_start}" if args.t_start else "") + (f"-steps{args.steps}" if args.steps else "")
+
+
+def _source(args, name, *, masks=True):
     """Return the name of what a trained model learnt from: the specimen or "synthetic",
-    with "-discrete" for the discrete refiner."""
+    with "-discrete" for the discrete refiner and (if `masks`) "-model-masks" for a refiner
+    trained on the coarse model's own masks."""
     source = "synthetic" if args.synthetic else name
-    return source + ("-discrete" if args.formulation == "discrete" else "")
+    source += "-discrete" if args.formulation == "discrete" else ""
+    return source + ("-model-masks" if masks and args.coarse_masks == "model" else "")
 
 
 def _training(model):
@@ -162,11 +198,49 @@ def score(model, images, labels, *, seed, arms=ARMS):
                 "boundary_f1": boundary_f1(truth, result.mask),
                 "ap50": float(match_instances(truth, result.labels)["precision"][0]),
             }
+            if arm == "coarse":
+                row.update(error_sites(truth, result.labels))
             if arm == "refined-5":
                 row["uncertainty_error_ratio"] = error_ratio(truth > 0, result.mask > 0, result.uncertainty)
             rows.append(row)
         scores[arm] = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
     return scores
+
+
+def error_sites(truth, labels, *, band=2.0, overlap=0.2):
+    """Return where the errors of predicted `labels` against true labels lie.
+
+    ``band_error_share``: the share of wrong pixels within `band` pixels of a true edge;
+    ``band_fixed_dice`` / ``band_fixed_boundary_f1``: the scores with those pixels right
+    (the most a refiner that only moves edges can reach); ``rest_fixed_dice`` /
+    ``rest_fixed_boundary_f1``: with the other wrong pixels right instead;
+    ``false_objects`` / ``missed_objects``: predicted (true) objects of which under
+    `overlap` lies in the other mask.
+    """
+    from scipy import ndimage
+
+    true, mask = truth > 0, labels > 0
+    edge = true & ~ndimage.binary_erosion(true, border_value=0)
+    near = ndimage.distance_transform_edt(~edge) <= band if edge.any() else np.zeros_like(true)
+    errors = true != mask
+    band_fixed, rest_fixed = np.where(near, true, mask), np.where(near, mask, true)
+
+    def unmatched(objects, other):
+        ids = np.unique(objects[objects > 0])
+        if not len(ids):
+            return 0
+        inside = ndimage.sum_labels(other, objects, ids) / ndimage.sum_labels(np.ones_like(other), objects, ids)
+        return int((inside < overlap).sum())
+
+    return {
+        "band_error_share": float((errors & near).sum() / max(errors.sum(), 1)),
+        "band_fixed_dice": dice(true, band_fixed),
+        "band_fixed_boundary_f1": boundary_f1(true, band_fixed),
+        "rest_fixed_dice": dice(true, rest_fixed),
+        "rest_fixed_boundary_f1": boundary_f1(true, rest_fixed),
+        "false_objects": unmatched(labels, true),
+        "missed_objects": unmatched(truth, mask),
+    }
 
 
 def error_ratio(truth, mask, uncertainty, *, top=0.1):
@@ -214,6 +288,15 @@ def table(runs):
                 paired = [run["refined"][key] - run[base][key] for run in mine if "refined" in run and base in run]
                 cells.append(_mean_sd(paired, sign=True))
         lines.append(f"| {source} | {name} | " + " | ".join(cells) + " |")
+    head = "| trained on | specimen | coarse errors within 2 px of a true edge | Dice, boundary F1 with those fixed |"
+    head += " with the others fixed | false objects | missed objects |"
+    lines += ["", head, "| --- | --- | --- | --- | --- | --- | --- |"]
+    for (source, name), mine in groups.items():
+        coarse = [run["coarse"] for run in mine if "band_error_share" in run.get("coarse", {})]
+        if coarse:
+            cells = [_mean_sd([c[key] for c in coarse]) for key in SITES]
+            pairs = [f"{cells[1]}, {cells[2]}", f"{cells[3]}, {cells[4]}"]
+            lines.append(f"| {source} | {name} | {cells[0]} | " + " | ".join(pairs + cells[5:]) + " |")
     head = "| trained on | specimen | AP@0.5 refined, share of the real-trained model's |"
     lines += ["", head, "| --- | --- | --- |"]
     for (source, name), mine in groups.items():

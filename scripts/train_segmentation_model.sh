@@ -8,9 +8,21 @@ BIN=.venv/bin
 RUNS=runs/segdefault
 MODEL=src/synthscope/models/nuclei-seg-2d
 
-# 1. Synthetic training data only: 64 items of the zero-shot preset.
+# 1. Synthetic training data only: 64 items of the zero-shot preset and 32 of nuclei-2d (its
+#    phantom fitted to cells3d's training slices), side by side in one images/ + labels/ folder.
+#    The shipped model's nuclei-2d items were made at commit 815acd0, whose refiner of that preset
+#    (the one-step student nuclei-fluo-2d-out-of-plane-distilled, sha256 bab4a98c...) has since
+#    been replaced: a later tree makes other items.
 $BIN/synthscope generate nuclei-2d-broad -n 64 -o $RUNS/broad-64 --seed 1000
-# 2. Both stages (coarse 800 + refiner 500 steps, default networks).
+$BIN/synthscope generate nuclei-2d -n 32 -o $RUNS/nuclei-2d-32 --seed 2000
+mkdir -p $RUNS/mixed-96/images $RUNS/mixed-96/labels
+for set in broad-64:b nuclei-2d-32:n; do
+  for f in $RUNS/${set%:*}/images/*.tif; do
+    ln -sf "$PWD/$f" $RUNS/mixed-96/images/${set#*:}$(basename $f)
+    ln -sf "$PWD/${f/images/labels}" $RUNS/mixed-96/labels/${set#*:}$(basename $f)
+  done
+done
+# 2. Both stages (coarse 800 + refiner 500 steps, default networks, continuous refiner, seed 0).
 $BIN/synthscope train-segmenter scripts/nuclei-seg-2d.yaml
 # 3. Install the model files (not the optimiser checkpoints); card.md is written by hand.
 mkdir -p $MODEL/refiner
@@ -47,20 +59,50 @@ for m in cells3d-seed0 cells3d-discrete-seed0; do
 done
 # 5. The medical sanity check of the generic path (pip install --no-deps nilearn==0.14.1).
 $BIN/python scripts/segment_mni152.py --out $RUNS/mni152 --coarse-steps 400 --refiner-steps 400
-# 6. An attempt at the cells3d gap, not shipped (docs/benchmarks.md): the same recipe on broad-64
-#    plus 32 nuclei-2d items (a preset fitted to cells3d's training slices), training seeds 0-1.
-R=runs/segdiscrete
-$BIN/synthscope generate nuclei-2d -n 32 -o $R/nuclei-2d-32 --seed 2000
-mkdir -p $R/mixed/images $R/mixed/labels
-for f in $RUNS/broad-64/images/*.tif; do
-  ln -sf "$PWD/$f" $R/mixed/images/b$(basename $f); ln -sf "$PWD/${f/images/labels}" $R/mixed/labels/b$(basename $f)
+# 6. The shipped recipe over 3 training seeds (session 11; docs/benchmarks.md): seeds 1-2 retrained
+#    from the same data, every model scored on both specimens; the real-trained HeLa models of
+#    seeds 1-2 and the broad-only models of 4b on HeLa, for the shares of the real-trained AP@0.5.
+S=runs/segment-s11
+$BIN/python benchmarks/segment.py --out $S/default --model $MODEL --specimens cells3d --seeds 0,1,2 --speed
+$BIN/python benchmarks/segment.py --out $S/default --model $MODEL --specimens hela --seeds 0 --arms coarse,refined-5
+for s in 0 1 2; do
+  if [ $s != 0 ]; then
+    sed -e "s/seed: 0/seed: $s/" -e "s/nuclei-seg-2d$/mixed-seed$s/" scripts/nuclei-seg-2d.yaml > $RUNS/mixed-seed$s.yaml
+    sed -i "s#\.\./runs/segdefault/##" $RUNS/mixed-seed$s.yaml  # paths relative to $RUNS
+    $BIN/synthscope train-segmenter $RUNS/mixed-seed$s.yaml
+  fi
+  M=$RUNS/mixed-seed$s; [ $s = 0 ] && M=$RUNS/nuclei-seg-2d
+  $BIN/python benchmarks/segment.py --out $S/mixed-bench --model $M --specimens cells3d --seeds $s
+  $BIN/python benchmarks/segment.py --out $S/mixed-bench --model $M --specimens hela --seeds $s --arms coarse,smoothed,refined
 done
-for f in $R/nuclei-2d-32/images/*.tif; do
-  ln -sf "$PWD/$f" $R/mixed/images/n$(basename $f); ln -sf "$PWD/${f/images/labels}" $R/mixed/labels/n$(basename $f)
+for s in 1 2; do
+  $BIN/python benchmarks/segment.py --out $S/mixed-bench --model $B/synthetic-seed$s-degrade --specimens hela --seeds $s --arms coarse,smoothed,refined
 done
-for s in 0 1; do
-  printf 'data: {path: mixed}\nrefinement: {formulation: continuous}\ntraining: {coarse_steps: 800, refiner_steps: 500, seed: %s}\nout: mixed-model-seed%s\n' $s $s > $R/mixed-seed$s.yaml
-  $BIN/synthscope train-segmenter $R/mixed-seed$s.yaml
-  $BIN/python benchmarks/segment.py --out $R/mixed-bench --model $R/mixed-model-seed$s --specimens cells3d --seeds $s
+$BIN/python benchmarks/segment.py --out $RUNS/bench --specimens hela --seeds 1,2 $CONTINUOUS --arms coarse,smoothed,refined
+# 7. Why refinement does not earn its cost on HeLa (session 11): discrete twins of the HeLa seeds
+#    1-2, a weaker strength, and refiners trained on the coarse model's own masks, on the same
+#    coarse networks (the coarse arm reports where its errors lie).
+for s in 1 2; do
+  mkdir -p $B/hela-discrete-seed$s-degrade && cp $B/hela-seed$s-degrade/coarse* $B/hela-discrete-seed$s-degrade/
 done
-$BIN/python benchmarks/segment.py --out $R/mixed-bench --model $R/mixed-model-seed0 --specimens hela --seeds 0 --arms coarse,smoothed,refined
+for s in 0 1 2; do
+  mkdir -p $B/hela-discrete-seed$s-model && cp $B/hela-seed$s-degrade/coarse* $B/hela-discrete-seed$s-model/
+done
+$BIN/python benchmarks/segment.py --out $RUNS/bench --specimens hela --seeds 1,2 $DISCRETE --arms coarse,smoothed,refined
+$BIN/python benchmarks/segment.py --out $RUNS/bench --specimens hela --seeds 0,1,2 $DISCRETE --arms coarse,smoothed,refined --coarse-masks model
+for s in 0 1 2; do
+  $BIN/python benchmarks/segment.py --out $S/strength --model $B/hela-discrete-seed$s-degrade --specimens hela --seeds $s --arms refined --t-start 500
+  $BIN/python benchmarks/segment.py --out $S/sites --model $B/cells3d-seed$s-degrade --specimens cells3d --seeds $s --arms coarse
+done
+$BIN/python benchmarks/segment.py --out $S/sites --model $B/hela-discrete-seed0-degrade --specimens hela --seeds 0 --arms coarse
+#    And the discrete refiner trained 3x longer, on the same coarse networks (another folder).
+L=$S/long/models
+for s in 0 1 2; do
+  mkdir -p $L/hela-discrete-seed$s-degrade && cp $B/hela-seed$s-degrade/coarse* $L/hela-discrete-seed$s-degrade/
+  $BIN/python benchmarks/segment.py --out $S/long --specimens hela --seeds $s --coarse-steps 800 --refiner-steps 1500 --formulation discrete --arms coarse,refined
+done
+# 8. The same lever on cells3d: the discrete refiner on the coarse model's own masks.
+for s in 0 1 2; do
+  mkdir -p $B/cells3d-discrete-seed$s-model && cp $B/cells3d-seed$s-degrade/coarse* $B/cells3d-discrete-seed$s-model/
+done
+$BIN/python benchmarks/segment.py --out $RUNS/bench --specimens cells3d --seeds 0,1,2 $DISCRETE --arms coarse,smoothed,refined --coarse-masks model

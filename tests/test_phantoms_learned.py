@@ -9,15 +9,32 @@ from skimage.draw import disk, ellipse
 from synthscope.diffusion import build_denoiser, save_denoiser, train_denoiser
 from synthscope.errors import InputError
 from synthscope.phantoms import load_preset, sketch_item
-from synthscope.phantoms.compose import APART, compose
+from synthscope.phantoms.compose import GAP, compose
 from synthscope.phantoms.learned import LearnedRecipe, as_learned, learned
-from synthscope.phantoms.mask_model import decode, is_simple, load_mask_model, mask_crops, sample_masks
+from synthscope.phantoms.mask_model import (
+    decode,
+    is_simple,
+    load_mask_model,
+    mask_crops,
+    model_specimens,
+    sample_masks,
+    train_mask_model,
+)
 from synthscope.phantoms.measure import measure
 
 
 def _disc(radius):
     r = int(np.ceil(radius))
     return np.hypot(*np.mgrid[-r : r + 1, -r : r + 1]) <= radius
+
+
+def _least_distance(labels):
+    """The least Euclidean distance between pixels of two different objects of `labels`."""
+    least = np.inf
+    for index in range(1, labels.max() + 1):
+        others = (labels > 0) & (labels != index)
+        least = min(least, ndi.distance_transform_edt(~others)[labels == index].min())
+    return least
 
 
 def test_mask_crops_keep_whole_simple_objects_centred_at_one_radius():
@@ -67,8 +84,20 @@ def test_compose_never_overlaps_and_obeys_touching():
         stats = measure([np.zeros((128, 128))], [labels])
         shares[touching] = np.mean(stats["touching"])
         assert np.mean([r["touching"] for r in records]) == pytest.approx(touching, abs=0.15)
-    assert shares[0.0] == 0  # placed apart: at least APART pixels from every other object
-    assert APART >= 3 and shares[1.0] > 0.8
+    assert shares[0.0] == 0  # placed apart: at least GAP pixels of background from every other object
+    assert GAP >= 2 and shares[1.0] > 0.8
+
+
+@pytest.mark.parametrize("gap", [1, 3])
+def test_compose_keeps_the_gap_between_objects_placed_apart(gap):
+    masks = [_disc(r) for r in np.random.default_rng(0).uniform(3, 6, 60)]
+    labels, records = compose((128, 128), masks, gap=gap, clustering=1.0, cluster_distance=2, rng=0)
+    assert len(records) > 30 and not any(r["touching"] for r in records)
+    least = _least_distance(labels)
+    assert least >= gap + 1  # never closer, diagonals included
+    assert least < gap + 2  # and clustering packs them that close: the gap is not larger than asked
+    with pytest.raises(InputError, match=r"gap must be in \[1, inf\]"):
+        compose((64, 64), masks, gap=0)
 
 
 def test_compose_clustering_pulls_objects_together_and_respects_the_region():
@@ -116,6 +145,32 @@ def test_a_tiny_mask_model_trains_and_an_untrained_one_is_refused(tmp_path):
     save_denoiser(blank, tmp_path / "blank", extra={"mask_radius": 5})
     with pytest.raises(InputError, match="only 0 of 32 sampled masks were one piece"):
         sample_masks(load_mask_model(tmp_path / "blank"), 4, steps=2, batch=4, rng=0)
+    with pytest.raises(InputError, match="not conditioned on specimens"):
+        sample_masks(load_mask_model(tmp_path / "blank"), 4, specimen="hela")
+
+
+def test_a_tiny_specimen_conditioned_model_draws_each_class_its_own_way(tmp_path):
+    yy, xx = np.mgrid[:16, :16] - 7.5
+    rng = np.random.default_rng(0)
+    crops = {  # two classes told apart by size alone, learned fastest
+        name: np.stack([np.hypot(yy / rng.uniform(0.8, 1.2), xx) <= radius for _ in range(8)]).astype(np.float32)
+        for name, radius in (("small", 3.5), ("large", 6.5))
+    }
+    model, stats = train_mask_model(crops, steps=150, channels=(8, 8, 8), batch_size=16, lr=2e-3, radius=5, rng=0)
+    assert stats["final_loss"] < stats["first_loss"] and model.extra["specimens"] == ["small", "large"]
+    areas = {
+        name: (sample_masks(model, 12, specimen=name, steps=10, rng=1) > 0.5).sum(axis=(1, 2)).mean()
+        for name in ("small", "large", "any")
+    }
+    assert areas["large"] > 1.1 * areas["small"]  # the same noise, another class: other shapes
+    with pytest.raises(InputError, match=r"specimen must be one of \['small', 'large', 'any'\], got 'hela'"):
+        sample_masks(model, 2, specimen="hela")
+    save_denoiser(model, tmp_path / "conditioned", extra={"mask_radius": 5, "specimens": ["small"]})
+    with pytest.raises(InputError, match="2 condition channels but 1 specimen classes"):
+        load_mask_model(tmp_path / "conditioned")
+    assert model_specimens(tmp_path / "conditioned") == ["small"]
+    with pytest.raises(InputError, match="crops: expected named"):
+        train_mask_model({"any": crops["small"]}, steps=1)
 
 
 def test_learned_items_from_the_bundled_model():
@@ -147,12 +202,20 @@ def test_recipe_checks_and_presets():
         (lambda: LearnedRecipe(count=500, radius=10).resolve((64, 64)), "cannot place 500 nuclei"),
         (lambda: LearnedRecipe.from_mapping({"roughness": 0.1}, section_name="learned"), "learned.roughness is not"),
         (lambda: learned((64, 64), count=3, model="no-such-model"), "no-such-model"),
+        (lambda: LearnedRecipe(gap=0), r"gap must be in \[1, inf\]"),
+        (
+            lambda: LearnedRecipe.from_mapping({"specimen": "yeast"}, section_name="learned"),
+            r"^learned.specimen must be one of \['cells3d', 'hela', 'cho', 'any'\] .*, got 'yeast'$",
+        ),
     ]
     for call, message in cases:
         with pytest.raises(InputError, match=message):
             call()
     item = sketch_item(load_preset("nuclei-2d-learned", settings={"shape": [96, 96]}), rng=0)
     assert item.metadata["generator"] == "learned" and item.sketch.dtype == np.float32 and item.labels.max() > 5
+    assert item.metadata["mask_model"]["specimen"] == "cells3d"
+    with pytest.raises(InputError, match="learned.specimen must be one of"):
+        load_preset("nuclei-2d-learned", settings={"learned.specimen": "yeast"})
     item = sketch_item(load_preset("nuclei-3d-learned", settings={"shape": [12, 48, 48]}), rng=0)
     assert item.labels.ndim == 3 and item.labels.max() > 0
     converted = as_learned(load_preset("nuclei-2d-broad"))

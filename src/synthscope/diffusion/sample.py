@@ -27,7 +27,9 @@ class Stage:
     Parameters
     ----------
     t_start : int
-        Noise level to start from, in (0, T]; larger changes the image more.
+        Noise level to start from, in (0, T]; larger changes the image more. T (the
+        schedule's length) starts from pure noise: nothing of the input is kept (but its
+        held region), as in `sample`.
     hold : numpy.ndarray, optional
         Float mask in [0, 1] of the image's spatial shape. Where it is 1, the sample is
         replaced at every step by the input noised to the current level, so the region
@@ -117,10 +119,12 @@ def refine(
     # Fresh schedulers, one per stage, made first: this also checks every stage before any work.
     schedules = [make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start) for stage in stages]
     run = _Run(model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
-    add_noise = training_scheduler(model.config).add_noise
+    add_noise, length = training_scheduler(model.config).add_noise, model.config.num_train_timesteps
     total, done, x = sum(len(timesteps) for _, timesteps in schedules), 0, x_input
-    for index, ((scheduler, timesteps), hold) in enumerate(zip(schedules, holds)):
-        x = add_noise(x, run.noise(), timesteps[:1])
+    for index, (stage, (scheduler, timesteps), hold) in enumerate(zip(stages, schedules, holds)):
+        noise = run.noise()
+        # At T the schedule still keeps a trace of the input (0.64 % for the linear one): a stage from T drops it.
+        x = noise * scheduler.init_noise_sigma if stage.t_start == length else add_noise(x, noise, timesteps[:1])
         progress = _progress(callback, total, done, stage=index)
         x = _denoise(run, scheduler, timesteps, x, hold=hold, known=x_input, callback=progress)
         done += len(timesteps)

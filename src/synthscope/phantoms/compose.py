@@ -3,9 +3,10 @@
 The free positions of a mask are found exactly, all at once, by cross-correlating it with
 what is already occupied (`scipy.signal.fftconvolve`), as the cascaded-diffusion
 approach composes its cells. Each mask is placed either in contact with an earlier one
-(with probability `touching`) or apart from all, at a position drawn with weights from a
-distance map of the objects placed so far: with `clustering` near 1 new objects settle
-close to old ones, forming clusters; at 0 anywhere. The search runs in a window of a few
+(with probability `touching`) or apart from all, leaving at least `gap` pixels of
+background, at a position drawn with weights from a distance map of the objects placed
+so far: with `clustering` near 1 new objects settle close to old ones, forming clusters;
+at 0 anywhere. The search runs in a window of a few
 object sizes around a random point, so its cost does not grow with the image. Objects
 never overlap; they may be cut by the image border (their centre lies inside).
 """
@@ -23,7 +24,7 @@ from synthscope.phantoms.placement import label_dtype, region_mask
 WINDOW = 96  # least side of the search window (pixels)
 WINDOW_SIZES = 4  # ... and at least this many mask sizes
 ATTEMPTS = 12  # windows tried per mask before it is left out
-APART = 3  # an object placed apart leaves this many pixels (dilations) of background to every other
+GAP = 2  # default least background (pixels) between an object placed apart and every other
 
 
 def compose(
@@ -31,6 +32,7 @@ def compose(
     masks: Sequence[np.ndarray],
     *,
     touching: float = 0.0,
+    gap: int = GAP,
     clustering: float = 0.0,
     cluster_distance: float | None = None,
     region=None,
@@ -49,7 +51,12 @@ def compose(
     touching : float
         Probability, in [0, 1], that a mask is placed in contact with an earlier object
         (adjacent pixels) when a window offers such a position; otherwise it is placed
-        at least `APART` pixels from every object.
+        apart (see `gap`).
+    gap : int
+        At least 1: every pixel of an object placed apart lies at least ``gap + 1`` pixels
+        from every pixel of the others (Euclidean distance in pixels of every axis), so
+        at least ``gap`` background pixels separate them along a row or column and no
+        two touch diagonally.
     clustering : float
         In [0, 1]: the weight of a position placed apart is ``1 - clustering +
         clustering * exp(-d / cluster_distance)``, ``d`` its distance to the nearest
@@ -82,6 +89,7 @@ def compose(
     shape = check.check_shape(shape)
     ndim = len(shape)
     check.check_number(touching, "touching", low=0, high=1)
+    check.check_number(gap, "gap", low=1, integer=True)
     check.check_number(clustering, "clustering", low=0, high=1)
     scale = np.ones(ndim) if scale is None else np.asarray(check.check_spacing(scale, ndim), float)
     masks = [np.asarray(m, bool) for m in masks]
@@ -104,10 +112,11 @@ def compose(
     records = []
     for index, mask in enumerate(masks):
         # overlap, contact (one dilation) and the reach of an object placed apart, as kernels of one size
-        grown = np.pad(mask, APART)
-        kernels = [ndi.binary_dilation(grown, iterations=r) if r else grown for r in (0, 1, APART)]
+        grown = np.pad(mask, gap)
+        reach = ndi.distance_transform_edt(~grown) < gap + 1
+        kernels = [grown, ndi.binary_dilation(grown), reach]
         kernels = [kernel[(slice(None, None, -1),) * ndim].astype(np.float32) for kernel in kernels]
-        placed = _place_one(mask, kernels, occupied, allowed, touching, clustering, cluster_distance, scale, rng)
+        placed = _place_one(mask, kernels, gap, occupied, allowed, touching, clustering, cluster_distance, scale, rng)
         if placed is None:
             continue
         corner, contact = placed
@@ -127,7 +136,7 @@ def compose(
     return labels[inside], records
 
 
-def _place_one(mask, kernels, occupied, allowed, touching, clustering, cluster_distance, scale, rng):
+def _place_one(mask, kernels, margin, occupied, allowed, touching, clustering, cluster_distance, scale, rng):
     """The corner of a free position for `mask` and whether it touches an object, or None."""
     size = np.asarray(mask.shape)
     side = np.minimum(occupied.shape, np.maximum(WINDOW, WINDOW_SIZES * size))
@@ -140,7 +149,7 @@ def _place_one(mask, kernels, occupied, allowed, touching, clustering, cluster_d
         if not seen.any():
             free, contact, apart = ok, np.zeros_like(ok), ok
         else:
-            area = np.pad(seen, APART).astype(np.float32)  # beyond the window counts as free
+            area = np.pad(seen, margin).astype(np.float32)  # beyond the window counts as free
             free, contact, apart = (ok & (fftconvolve(area, kernel, mode="valid") < 0.5) for kernel in kernels)
             contact = free & ~contact  # free of overlap, but within one pixel of an object
         wants_contact = rng.random() < touching

@@ -1,7 +1,8 @@
 """Learned nuclei: shapes drawn by a mask diffusion model, composed into a population, in 2D or 3D.
 
 The cascaded-diffusion approach in three steps: a small diffusion model trained on real
-annotations draws single-object masks (`synthscope.phantoms.mask_model`), each is
+annotations draws single-object masks (`synthscope.phantoms.mask_model`), of one
+specimen's shapes when the model is conditioned on the specimen, each is
 decoded at the item's pixel scale at a drawn size and orientation (lifted to 3D as an
 ellipsoid's sections), and `synthscope.phantoms.compose` places them without collisions
 at a target density, share of touching objects and clustering. The result is an `Item`
@@ -18,14 +19,25 @@ import numpy as np
 from synthscope import checks as check
 from synthscope.errors import InputError
 from synthscope.item import Item
-from synthscope.phantoms.compose import compose
-from synthscope.phantoms.mask_model import decode, is_simple, load_mask_model, sample_masks
+from synthscope.phantoms.compose import GAP, compose
+from synthscope.phantoms.lift import lift_masks
+from synthscope.phantoms.mask_model import (
+    ANY,
+    SMOOTHING,
+    decode,
+    is_simple,
+    load_mask_model,
+    model_specimens,
+    sample_masks,
+)
 from synthscope.phantoms.nuclei import DEFAULT_DENSITY, MITOTIC_SIZE, RADIUS_DISTRIBUTIONS, NucleiRecipe, draw_radius
 from synthscope.phantoms.placement import region_mask
 from synthscope.phantoms.recipe import Recipe, choice, number, pair
 
 DEFAULT_MODEL = "nuclei-masks-2d"
 SAMPLERS = ("ddpm", "dpm", "ddim")  # those of `synthscope.diffusion.sample` (no torch import here)
+#: How a 3D object gets its shape from its drawn mid-plane section (`synthscope.phantoms.lift`).
+LIFTS = ("ellipsoid", "shape3d")
 SIZE_KEYS = ("shape", "spacing", "scale", "radius", "lognormal")  # what the radius law of `NucleiRecipe` resolves
 DECODE_TRIES = 4  # sampled shapes tried for one object before it is left out
 MITOTIC_BRIGHTNESS = 0.95  # as `synthscope.phantoms.nuclei` draws mitotic nuclei
@@ -42,6 +54,11 @@ class LearnedRecipe(Recipe):
     model : str
         The mask model: a bundled name (default ``"nuclei-masks-2d"``) or a model folder
         made by ``scripts/train_mask_model.py``.
+    specimen : str
+        Whose shapes the model draws: one of its specimen classes (those of
+        ``nuclei-masks-2d``: ``"cells3d"``, ``"hela"``, ``"cho"``) or ``"any"``, their
+        mixture (the only choice for a model not conditioned on the specimen). Checked
+        against the model's config when the recipe is made.
     count : int, optional
         Number of objects. Give `count` or `density`; with neither, ``density=0.35``.
     density : float, optional
@@ -52,7 +69,11 @@ class LearnedRecipe(Recipe):
     radius_distribution : {"uniform", "lognormal"}
     height : float or (float, float)
         3D only: range of the half-height along z over the radius (0.5 is a nucleus half
-        as tall as wide).
+        as tall as wide), for ``lift="ellipsoid"``.
+    lift : {"ellipsoid", "shape3d"}
+        3D only: each object is the sections of an ellipsoid of a drawn `height` through its
+        mid-plane shape, or the shape the model ``shape3d-nuclei`` predicts from that
+        section (`synthscope.phantoms.lift.lift_masks`; about 1 CPU s an object).
     mitotic_fraction : float
         Fraction of objects drawn as mitotic: radius x0.6, brightness 0.95.
     brightness : float or (float, float)
@@ -61,15 +82,21 @@ class LearnedRecipe(Recipe):
         Probability that an object is placed in contact with an earlier one (see
         `synthscope.phantoms.compose`); objects placed later may touch it too, so the
         share of touching objects is higher.
+    gap : int
+        Least background, in pixels, between an object placed apart and every other
+        (at least 1; see `synthscope.phantoms.compose.compose`).
     clustering : float
         In [0, 1]: how strongly objects placed apart are drawn towards those already
         placed (0: uniformly).
     cluster_distance : float, optional
         Length scale of the clustering (pixels); the mean radius by default.
     steps : int
-        Network evaluations of the mask model per batch of masks, in [1, 20].
+        Network evaluations of the mask model per batch of masks, in [1, 50].
     sampler : {"ddpm", "dpm", "ddim"}
         How the masks are sampled (see `synthscope.phantoms.mask_model.sample_masks`).
+    smoothing : float
+        Gaussian sigma, in pixels of the model's crops, applied to each sampled mask
+        before it is binarised, in [0, 3].
     distinct : int, optional
         At most this many masks are sampled per item; the other objects reuse them,
         rotated and mirrored (for very large counts). One mask per object by default.
@@ -82,25 +109,29 @@ class LearnedRecipe(Recipe):
     >>> p = recipe.resolve((128, 128))
     >>> p["count"], p["scale"]
     (28, (1.0, 1.0))
-    >>> LearnedRecipe(steps=50)
+    >>> LearnedRecipe(specimen="yeast")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    synthscope.errors.InputError: steps must be in [1, 20], got 50
+    synthscope.errors.InputError: specimen must be one of ['cells3d', 'hela', 'cho', 'any'] (...), got 'yeast'
     """
 
     model: str = DEFAULT_MODEL
+    specimen: str = ANY
     count: int | None = number(None, low=1, integer=True)
     density: float | None = number(None, low=0, high=0.6, low_open=True)
     radius: float | tuple[float, float] = pair((7.5, 14.0), low=1)
     radius_distribution: str = choice("uniform", RADIUS_DISTRIBUTIONS)
     height: float | tuple[float, float] = pair((0.7, 1.0), low=0.2, high=3)
+    lift: str = choice("ellipsoid", LIFTS)
     mitotic_fraction: float = number(0.05, low=0, high=1)
     brightness: float | tuple[float, float] = pair((0.35, 0.8), low=0, high=1)
     touching: float = number(0.3, low=0, high=1)
+    gap: int = number(GAP, low=1, integer=True)
     clustering: float = number(0.0, low=0, high=1)
     cluster_distance: float | None = number(None, low=0, low_open=True)
-    steps: int = number(20, low=1, high=20, integer=True)
+    steps: int = number(20, low=1, high=50, integer=True)
     sampler: str = choice("ddpm", SAMPLERS)
+    smoothing: float = number(SMOOTHING, low=0, high=3)
     distinct: int | None = number(None, low=1, integer=True)
     region: str | np.ndarray | None = None
 
@@ -108,6 +139,11 @@ class LearnedRecipe(Recipe):
         super().__post_init__()
         if self.count is not None and self.density is not None:
             raise InputError("count and density are alternatives: give one, not both")
+        classes = [*model_specimens(self.model), ANY]
+        if self.specimen not in classes:
+            raise InputError(
+                f"specimen must be one of {classes} (the classes of mask model {self.model}), got {self.specimen!r}"
+            )
 
     def resolve(self, shape: Sequence[int], spacing: check.Spacing = None) -> dict:
         """Check the recipe against the image and return what the drawing code reads (a dict).
@@ -195,15 +231,28 @@ def learned(
     mitotic = rng.random(count) < p["mitotic_fraction"]
     radii = np.array([draw_radius(p, rng) for _ in range(count)]) * np.where(mitotic, MITOTIC_SIZE, 1)
     order = np.argsort(-radii, kind="stable")  # the largest first: they need the most room
-    shapes = sample_masks(model, min(count, p["distinct"] or count), steps=p["steps"], sampler=p["sampler"], rng=rng)
+    shapes = sample_masks(
+        model,
+        min(count, p["distinct"] or count),
+        specimen=p["specimen"],
+        steps=p["steps"],
+        sampler=p["sampler"],
+        smoothing=p["smoothing"],
+        rng=rng,
+    )
     boxes, drawn = [], []
+    lifted = ndim == 3 and p["lift"] == "shape3d"
+    section_scale = p["scale"][-2:] if lifted else p["scale"]
     for n, index in enumerate(order):
-        height = rng.uniform(*p["height"]) if ndim == 3 else 1.0
+        height = rng.uniform(*p["height"]) if ndim == 3 and not lifted else 1.0
         for attempt in range(DECODE_TRIES):
             mask = shapes[(n + attempt) % len(shapes)]
             mask = mask[:, ::-1] if rng.random() < 0.5 else mask
             angle = rng.uniform(0, 2 * np.pi)
-            box = decode(mask, radii[index], scale=p["scale"], angle=angle, height=height)
+            box = decode(mask, radii[index], scale=section_scale, angle=angle, height=height)
+            if lifted and box.any():
+                box = lift_masks([box], z_ratio=p["scale"][0], rng=rng)[0]
+                height = float(box.shape[0] * p["scale"][0] / 2 / radii[index])
             if box.any() and is_simple(box):
                 boxes.append(box)
                 drawn.append((index, height))
@@ -212,6 +261,7 @@ def learned(
         p["shape"],
         boxes,
         touching=p["touching"],
+        gap=p["gap"],
         clustering=p["clustering"],
         cluster_distance=p["cluster_distance"],
         region=p["region"],
@@ -238,7 +288,7 @@ def learned(
     metadata = {
         "generator": "learned",
         "objects": records,
-        "mask_model": {"name": p["model"], "sha256": model.source["sha256"]},
+        "mask_model": {"name": p["model"], "specimen": p["specimen"], "sha256": model.source["sha256"]},
     }
     return Item(labels=labels, axes=axes, spacing=check.spacing_dict(p["spacing"], axes), metadata=metadata)
 

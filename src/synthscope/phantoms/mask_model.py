@@ -3,14 +3,19 @@
 A mask model is a 2D `synthscope.diffusion` denoiser trained on crops of real instance
 annotations (`mask_crops`): each object scaled to one equivalent radius (the model
 folder's ``extra["mask_radius"]``, pixels of the crop) and centred on its centroid, so
-the model learns shapes and the generator chooses sizes. `sample_masks` draws a batch
-from pure noise and keeps the masks that are one piece without holes (rejects are
-redrawn); `decode` places one at an item's pixel scale, rotated, and lifts it to 3D
-(each plane the mid-plane shape shrunk as an ellipsoid's section). Torch is imported only
-by `sample_masks` and `load_mask_model`, so `synthscope.phantoms` stays free of it.
+the model learns shapes and the generator chooses sizes. A model may be conditioned on
+the specimen: one condition channel per specimen class of its ``extra["specimens"]``,
+that of the class set to a radial ramp and the others zero (all zero for ``"any"``, the
+class-free mixture it also learns by label dropout; `specimen_condition`). `sample_masks` draws a batch from pure
+noise and keeps the masks that are one piece without holes (rejects are redrawn);
+`decode` places one at an item's pixel scale, rotated, and lifts it to 3D (each plane the
+mid-plane shape shrunk as an ellipsoid's section). Torch is imported only by
+`sample_masks` and `load_mask_model`, so `synthscope.phantoms` stays free of it.
 """
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -24,6 +29,7 @@ CROP_RADIUS = 10.0  # equivalent radius of every object in its crop (pixels)
 MIN_RADIUS = 3.0  # smaller annotated objects carry no shape to learn
 MAX_ROUNDS = 8  # sampling rounds before a model that keeps failing the checks is refused
 SMOOTHING = 1.0  # Gaussian sigma (crop pixels) against the speckle a few-step sampler leaves
+ANY = "any"  # the specimen class of a conditioned model's class-free mixture (no condition channel set)
 
 
 def mask_crops(
@@ -96,6 +102,169 @@ def is_simple(mask: np.ndarray) -> bool:
     return pieces == 1 and not (ndi.binary_fill_holes(mask) & ~mask).any()
 
 
+def specimen_condition(specimen: str, specimens: Sequence[str], size: Sequence[int]) -> np.ndarray:
+    """Return the condition of one `specimen` class: one image per class of `specimens`.
+
+    The channel of `specimen` holds the distance from the centre over its largest value
+    (a ramp from 0 to 1) and the others are 0; ``"any"`` sets none (the class-free
+    mixture, what a model trained with label dropout draws without a class). A ramp, not
+    a constant: the denoiser's group normalisation (one channel per group at its first
+    level) removes a constant offset, and a mask model trained with constant one-hot
+    channels drew the same shapes for every class (docs/benchmarks.md, "Learned masks").
+
+    Returns
+    -------
+    ndarray of float32, shape (len(specimens), *size)
+
+    Raises
+    ------
+    InputError
+        When `specimen` is neither one of `specimens` nor ``"any"``.
+
+    Examples
+    --------
+    >>> condition = specimen_condition("hela", ["cells3d", "hela", "cho"], (3, 3))
+    >>> condition[1].round(2).tolist(), float(condition[[0, 2]].max())
+    ([[1.0, 0.71, 1.0], [0.71, 0.0, 0.71], [1.0, 0.71, 1.0]], 0.0)
+    >>> float(specimen_condition("any", ["cells3d", "hela", "cho"], (3, 3)).max())
+    0.0
+    """
+    specimens = list(specimens)
+    if specimen != ANY and specimen not in specimens:
+        raise InputError(f"specimen must be one of {[*specimens, ANY]}, got {specimen!r}")
+    condition = np.zeros((len(specimens), *size), np.float32)
+    if specimen != ANY:
+        distance = np.hypot(*np.indices(size) - (np.asarray(size)[:, None, None] - 1) / 2)
+        condition[specimens.index(specimen)] = distance / distance.max()
+    return condition
+
+
+def model_specimens(name_or_path) -> list[str]:
+    """The specimen classes of the mask model `name_or_path`, read from its ``config.json`` alone (no torch).
+
+    Raises
+    ------
+    InputError
+        When there is no such model folder or bundled model, or its config cannot be read.
+
+    Examples
+    --------
+    >>> model_specimens("nuclei-masks-2d")
+    ['cells3d', 'hela', 'cho']
+    """
+    from synthscope.models import bundled_model_path
+
+    folder = Path(name_or_path)
+    if not (folder / "config.json").is_file():
+        folder = bundled_model_path(str(name_or_path))
+    if folder is None:
+        raise InputError(f"{name_or_path}: no mask model folder (config.json) and no bundled model of that name")
+    try:
+        extra = json.loads((folder / "config.json").read_text()).get("extra", {})
+    except (OSError, ValueError) as error:
+        raise InputError(f"{name_or_path}: cannot read the mask model's config.json ({error})") from None
+    return list(extra.get("specimens", []))
+
+
+def train_mask_model(
+    crops: dict[str, np.ndarray],
+    *,
+    steps: int,
+    channels: Sequence[int] = (16, 32, 64),
+    dropout: float = 0.25,
+    batch_size: int = 32,
+    lr: float = 5e-4,
+    radius: float = CROP_RADIUS,
+    checkpoint_dir=None,
+    rng: check.Rng = 0,
+    callback=None,
+):
+    """Train a mask model conditioned on the specimen and return it with its training statistics.
+
+    Each specimen of `crops` is drawn equally often (flips and 90-degree rotations); the
+    condition is `specimen_condition` of the crop's specimen, or with probability
+    `dropout` none (all zero: ``"any"``), so that the model also learns the class-free
+    mixture. The model is a `synthscope.diffusion` denoiser without attention, one
+    condition channel per specimen, its ``extra`` the ``mask_radius`` and ``specimens``
+    that `load_mask_model` reads.
+
+    Parameters
+    ----------
+    crops : dict of str to ndarray, shape (N, S, S)
+        Per specimen class, its crops (`mask_crops`), all of one square size S.
+    steps : int
+        Optimiser steps (in all, with those before a resume).
+    channels : sequence of int
+        Feature channels per level of the U-Net.
+    dropout : float
+        Share of crops drawn without their class, in [0, 1).
+    batch_size, lr : int, float
+        Crops per step; AdamW learning rate.
+    radius : float
+        The equivalent radius the crops were scaled to (recorded for `decode`).
+    checkpoint_dir : path-like, optional
+        Checkpoints every 500 steps; a run in the same folder resumes where it stopped.
+    rng : int or numpy.random.Generator
+        Seeds the initial weights and the training (torch's global random state is left
+        as it was).
+    callback : callable, optional
+        ``callback(done, total, loss=...)`` after each step.
+
+    Returns
+    -------
+    model : Denoiser
+        The trained weights (the caller saves the EMA copy in `checkpoint_dir`, if any).
+    stats : dict
+        Those of `synthscope.diffusion.train_denoiser`.
+    """
+    import torch
+
+    from synthscope.diffusion import PatchSampler, build_denoiser, train_denoiser
+    from synthscope.seeds import as_seed
+
+    specimens = list(crops)
+    if not specimens or ANY in specimens or any(np.ndim(c) != 3 or not len(c) for c in crops.values()):
+        raise InputError(f"crops: expected named, non-empty stacks of 2D crops (no class named {ANY!r})")
+    check.check_number(dropout, "dropout", low=0, high=1, high_open=True)
+    size = np.shape(next(iter(crops.values())))[1:]
+
+    class LabelDropout(PatchSampler):
+        def draw(self, batch_size, *, rng=None):
+            rng = np.random.default_rng(rng)  # the trainer's Generator itself: a resumed run continues exactly
+            images, conditions = super().draw(batch_size, rng=rng)
+            conditions[rng.random(batch_size) < dropout] = 0.0
+            return images, conditions
+
+    conditions = [
+        np.broadcast_to(specimen_condition(name, specimens, size)[:, None], (len(specimens), *np.shape(c)))
+        for name, c in crops.items()
+    ]
+    sampler = LabelDropout(list(crops.values()), conditions=conditions, patch_size=size, jitter=0.0)
+    seed = as_seed(rng)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = build_denoiser(
+            channels=tuple(channels),
+            attention_levels=(False,) * len(channels),
+            patch_size=size,
+            condition_channels=len(specimens),
+        )
+    stats = train_denoiser(
+        model,
+        sampler,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=500,
+        resume=checkpoint_dir is not None,
+        rng=seed,
+        callback=callback,
+    )
+    model.extra = {"mask_radius": float(radius), "specimens": specimens, "label_dropout": dropout}
+    return model, stats
+
+
 def load_mask_model(name_or_path):
     """Return the mask model `name_or_path` (a bundled name or a model folder).
 
@@ -103,15 +272,21 @@ def load_mask_model(name_or_path):
     ------
     InputError
         When the model is not a 2D single-channel model made by
-        ``scripts/train_mask_model.py`` (its ``extra`` records ``mask_radius``).
+        ``scripts/train_mask_model.py`` (its ``extra`` records ``mask_radius``, and one
+        specimen class per condition channel).
     """
     from synthscope.diffusion import load_denoiser
 
     model = load_denoiser(name_or_path)
     config = model.config
     radius = model.extra.get("mask_radius")
-    if config.spatial_dims != 2 or config.in_channels != 1 or config.condition_channels or radius is None:
+    classes = model.extra.get("specimens", [])
+    if config.spatial_dims != 2 or config.in_channels != 1 or radius is None:
         raise InputError(f"model {name_or_path}: not a mask model (a 2D denoiser whose config records mask_radius)")
+    if config.condition_channels != len(classes):
+        raise InputError(
+            f"model {name_or_path}: {config.condition_channels} condition channels but {len(classes)} specimen classes"
+        )
     return model
 
 
@@ -119,8 +294,10 @@ def sample_masks(
     model,
     count: int,
     *,
+    specimen: str = ANY,
     steps: int = 20,
     sampler: str = "ddpm",
+    smoothing: float = SMOOTHING,
     batch: int = 256,
     rng: check.Rng = None,
     callback=None,
@@ -128,7 +305,7 @@ def sample_masks(
     """Return `count` masks drawn by the mask `model` from pure noise, each one piece without holes.
 
     Masks are sampled `batch` at a time (`steps` network evaluations), smoothed by a
-    Gaussian of `SMOOTHING` pixels (a few-step sampler leaves speckle) and binarised at
+    Gaussian of `smoothing` pixels (a few-step sampler leaves speckle) and binarised at
     one half; those that fail `is_simple` are redrawn.
 
     Parameters
@@ -137,12 +314,17 @@ def sample_masks(
         A mask model (`load_mask_model`).
     count : int
         Masks to return.
+    specimen : str
+        The specimen class whose shapes to draw, one of the model's (`model_specimens`),
+        or ``"any"`` (their mixture; the only choice of an unconditioned model).
     steps : int
         Network evaluations per batch, in [1, 50].
     sampler : {"ddpm", "dpm", "ddim"}
         The sampler of `synthscope.diffusion.sample`. Ancestral ``"ddpm"`` draws clean
         masks in few steps where the deterministic ones leave grey, speckled backgrounds
         (docs/benchmarks.md).
+    smoothing : float
+        Gaussian sigma in crop pixels, at least 0.
     batch : int
         Masks per network call.
     rng : int or numpy.random.Generator, optional
@@ -157,25 +339,32 @@ def sample_masks(
     Raises
     ------
     InputError
-        When fewer than a tenth of the masks pass the checks (a damaged or untrained model).
+        For an unknown `specimen` or a bad option, before any work; when fewer than a
+        tenth of the masks pass the checks (a damaged or untrained model).
     """
     from synthscope.diffusion import sample
 
     check.check_number(count, "count", low=0, integer=True)
     check.check_number(steps, "steps", low=1, high=50, integer=True)
+    check.check_number(smoothing, "smoothing", low=0)
     check.check_number(batch, "batch", low=1, integer=True)
-    rng = check.as_rng(rng)
     size = model.config.patch_size
+    classes = model.extra.get("specimens", [])
+    if not classes and specimen != ANY:
+        raise InputError(f"specimen: the mask model is not conditioned on specimens; use {ANY!r}, got {specimen!r}")
+    condition = specimen_condition(specimen, classes, size) if classes else None
+    rng = check.as_rng(rng)
     kept, drawn = [], 0
     while len(kept) < count:
         if drawn >= max(count, batch) * MAX_ROUNDS:
             raise InputError(f"mask model: only {len(kept)} of {drawn} sampled masks were one piece without holes")
         accepted = (len(kept) + 1) / (drawn + 1) if drawn else 0.8  # draw enough to cover the expected rejects
         wanted = min(batch, max(1, round((count - len(kept)) / max(accepted, 0.1))))
+        conditions = None if condition is None else np.repeat(condition[:, None], wanted, axis=1)
         masks = sample(
-            model, (wanted, *size), sampler=sampler, steps=steps, rng=rng, tile_batch=wanted
+            model, (wanted, *size), condition=conditions, sampler=sampler, steps=steps, rng=rng, tile_batch=wanted
         )  # one network call a step
-        masks = ndi.gaussian_filter(masks, (0, SMOOTHING, SMOOTHING))
+        masks = ndi.gaussian_filter(masks, (0, smoothing, smoothing))
         kept.extend(m for m in masks if is_simple(m > 0.5))
         drawn += wanted
         if callback is not None:

@@ -82,7 +82,7 @@ def distill_preset(
         teacher,
         sketches,
         conditions=conditions,
-        t_starts=[stage.t for stage in spec.plan],
+        t_starts=[stage.start(teacher.config) for stage in spec.plan],
         steps=steps,
         channels=channels,
         attention_levels=attention_levels,

@@ -65,7 +65,8 @@ def load_model(spec: RefineSpec):
 
     denoiser = load_denoiser(spec.model)
     check_condition(spec, denoiser.config.condition_channels)
-    check_distilled(denoiser, sampler=spec.sampler, steps=spec.steps, t_starts=[stage.t for stage in spec.plan])
+    starts = [stage.start(denoiser.config) for stage in spec.plan]
+    check_distilled(denoiser, sampler=spec.sampler, steps=spec.steps, t_starts=starts)
     return denoiser, {"name": str(spec.model), "sha256": denoiser.source["sha256"]}
 
 
@@ -113,7 +114,7 @@ def refine_item(item: Item, denoiser, spec: RefineSpec, *, rng: int, polarity: s
             f"and {polarity} objects"
         )
     retries = spec.retries if spec.mismatch == "retry" else 0
-    stages = _stages(item, spec)
+    stages = _stages(item, spec, denoiser.config)
     frames = "T" in item.axes
     check = dict(reference=item.sketch, polarity=polarity, frames=frames)
     image = _refine(item, denoiser, spec, stages, rng)
@@ -157,11 +158,12 @@ def _update(image, labels, spec, *, frames):
     return update_labels(image, labels, band=spec.band, frames=frames)
 
 
-def _stages(item, spec):
+def _stages(item, spec, config):
+    """The `synthscope.diffusion.Stage`s of ``spec.plan`` for a model of `config`."""
     from synthscope.diffusion import Stage
 
     return [
-        Stage(t_start=stage.t, hold=None if stage.hold is None else soft_held_region(item, stage.hold))
+        Stage(t_start=stage.start(config), hold=None if stage.hold is None else soft_held_region(item, stage.hold))
         for stage in spec.plan
     ]
 
@@ -180,6 +182,7 @@ def _refine(item, denoiser, spec, stages, seed, *, window=(), sketch=None):
         steps=spec.steps,
         rng=seed,
         slice_rho=spec.slice_rho,
+        tile_size=None if spec.tile is None else (spec.tile,) * denoiser.config.spatial_dims,
     )
 
 

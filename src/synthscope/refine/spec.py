@@ -25,6 +25,9 @@ HELD_REGIONS = ("objects", "tubules", "background", "empty", "axoneme_minus_tubu
 UPDATES = ("edges", "tubules")
 #: The ``refine.condition`` settings and how many channels each gives a conditional model.
 CONDITION_CHANNELS = {None: 0, "mask": 1, "mask+out_of_plane": 2}
+#: A stage's ``t`` (or ``refine.t_start``) that starts from pure noise, the end of the model's schedule:
+#: the image is drawn anew and nothing of the sketch is kept (but a held region).
+NOISE = "noise"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,23 +38,37 @@ class StageSpec:
     --------
     >>> StageSpec(t=650, hold="axoneme")
     StageSpec(t=650, hold='axoneme')
+    >>> StageSpec(t="noise").t
+    'noise'
     >>> StageSpec(t=1000)
     Traceback (most recent call last):
     ...
     synthscope.errors.InputError: refine.stages.t must be in [1, 999], got 1000
     """
 
-    t: int
+    t: int | str
     hold: str | None = None
 
     def __post_init__(self):
-        check_number(self.t, "refine.stages.t", low=1, high=999, integer=True)
+        check_start(self.t, "refine.stages.t")
         if self.hold is not None:
             check_choice(self.hold, "refine.stages.hold", HELD_REGIONS)
 
     def to_dict(self) -> dict:
         """The stage as a preset writes it."""
         return {"t": self.t, "hold": self.hold}
+
+    def start(self, config) -> int:
+        """The diffusion time the stage starts from for a model of `config` (its `DenoiserConfig`).
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> config = SimpleNamespace(num_train_timesteps=1000)
+        >>> StageSpec(t=400).start(config), StageSpec(t="noise").start(config)
+        (400, 1000)
+        """
+        return config.num_train_timesteps if self.t == NOISE else self.t
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -66,14 +83,19 @@ class RefineSpec:
         The sampler of `synthscope.diffusion.refine`.
     steps : int
         Network evaluations per stage, in [1, 1000].
-    t_start : int
-        Diffusion time of a one-stage refinement (SDEdit), in [1, 999].
+    t_start : int or "noise"
+        Diffusion time of a one-stage refinement (SDEdit), in [1, 999]; ``"noise"``
+        (`NOISE`) draws the image from pure noise, keeping nothing of the sketch: a
+        mask-conditioned model then takes the layout from the masks alone.
     hold : str, optional
         The region a one-stage refinement holds (one of `HELD_REGIONS`), or none.
     stages : tuple of StageSpec, optional
         Several region-held stages, run in order; replaces `t_start` and `hold`.
     slice_rho : float, optional
         A 2D model on a volume: the noise correlation between slices is ``rho^2 / (1 + rho^2)``.
+    tile : int, optional
+        Side of the tiles the model is applied in (pixels); None: the model's training
+        patch. A side at least the image's gives one whole-image pass (no tile borders).
     band : int
         How far, in pixels, the annotation update may move an edge.
     update : {"edges", "tubules"}
@@ -99,10 +121,11 @@ class RefineSpec:
     model: str | None = None
     sampler: str = "dpm"
     steps: int = 20
-    t_start: int = 400
+    t_start: int | str = 400
     hold: str | None = None
     stages: tuple[StageSpec, ...] | None = None
     slice_rho: float | None = None
+    tile: int | None = None
     band: int = 2
     update: str = UPDATES[0]
     condition: str | None = None
@@ -115,12 +138,14 @@ class RefineSpec:
             value = getattr(self, field.name)
             if not fits(value, hints[field.name]):
                 raise InputError(f"refine.{field.name} has the wrong type: {value!r}")
-        check_number(self.t_start, "refine.t_start", low=1, high=999, integer=True)
+        check_start(self.t_start, "refine.t_start")
         check_number(self.steps, "refine.steps", low=1, high=1000, integer=True)
         check_choice(self.sampler, "refine.sampler", SAMPLERS)
         check_choice(self.mismatch, "refine.mismatch", MISMATCH_POLICIES)
         check_choice(self.update, "refine.update", UPDATES)
         check_number(self.retries, "refine.retries", low=0, high=20, integer=True)
+        if self.tile is not None:
+            check_number(self.tile, "refine.tile", low=8, integer=True)
         if self.hold is not None:
             check_choice(self.hold, "refine.hold", HELD_REGIONS)
         if self.condition not in CONDITION_CHANNELS:
@@ -151,6 +176,23 @@ class RefineSpec:
     def plan(self) -> tuple[StageSpec, ...]:
         """The stages to run: `stages`, else one stage of `t_start` holding `hold`."""
         return self.stages if self.stages is not None else (StageSpec(t=self.t_start, hold=self.hold),)
+
+
+def check_start(t, key):
+    """Refuse a stage start `t` that is neither an integer in [1, 999] nor `NOISE`, naming `key`.
+
+    Examples
+    --------
+    >>> check_start("sketch", "refine.t_start")
+    Traceback (most recent call last):
+    ...
+    synthscope.errors.InputError: refine.t_start must be an integer in [1, 999] or 'noise', got 'sketch'
+    """
+    if isinstance(t, str):
+        if t != NOISE:
+            raise InputError(f"{key} must be an integer in [1, 999] or {NOISE!r}, got {t!r}")
+        return
+    check_number(t, key, low=1, high=999, integer=True)
 
 
 def _stage(stage):

@@ -1,0 +1,222 @@
+"""Texture from noise (issue 19, item 4): images drawn from pure noise by a mask-conditioned model.
+
+    python benchmarks/texture_from_noise.py --out runs/texture/bench [--items 16] [--model DIR]
+
+On the same items of ``nuclei-2d-learned`` (256x256, seed 1000; masks drawn by the mask
+model, ``learned.specimen: any``), against the held-out real slices of cells3d (`synthscope.sample_data.nuclei_2d`
+``"test"``), compares
+
+- the raw sketches;
+- the preset's SDEdit refinement (``nuclei-fluo-2d-masked``, t=400, background held);
+- drawn from pure noise (``refine.t_start: noise``, nothing held) by ``nuclei-fluo-2d-masked``
+  (noise prediction, linear schedule, 64x64 tiles): the earlier attempt;
+- drawn from pure noise by `--model` (velocity, cosine schedule; default
+  ``nuclei-fluo-2d-noise``) in its 128x128 tiles, and in one whole-image pass (``refine.tile: 256``);
+
+each as `synthscope.maker.ItemMaker` makes the item (annotation update, mismatch policy);
+and, to separate the tiling from the model, both models from noise in one whole-image pass
+(`synthscope.diffusion.refine` with a 256x256 tile, no annotation update). For every set:
+realism (KID, FID, SWD of `synthscope.evaluate` on 32x32 patches, at most `--max-patches`
+drawn at random, against the 192 held-out patches whose Inception features are computed
+once, as ``benchmarks/distill.py`` does; the floor compares two random halves of them),
+the background (3 px from every label): its mean level, its spread over 32x32 blocks
+(`synthscope.evaluate.seams.block_spread`) and the seam check at the 64- and 128-pixel tile
+borders (`seam_step`: border step over interior step of the background's mean profiles),
+the refinement's mismatches, and CPU seconds per item (one thread). In 3D (`--volumes`
+items of ``nuclei-3d-learned``, 24x128x128): the texture z-correlation
+(`synthscope.evaluate.texture_z_correlation`) of the preset's 3D model and of `--model`
+drawing each volume slice by slice from noise mixed between slices by ``slice_rho``
+(`synthscope.diffusion.slice_noise`, the cascaded-diffusion source's rho), beside the
+held-out real planes'. Writes ``OUT/results.json`` and prints markdown tables.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import ndimage as ndi
+
+from synthscope.diffusion import Stage, refine
+from synthscope.evaluate import fid, inception_features, kid, swd, texture_z_correlation, to_patches
+from synthscope.evaluate.seams import block_spread, seam_step
+from synthscope.maker import ItemMaker
+from synthscope.refine import condition
+from synthscope.sample_data import nuclei_2d, nuclei_3d_zoomed
+
+PRESET, PRESET_3D = "nuclei-2d-learned", "nuclei-3d-learned"
+NOISE = {"refine.t_start": "noise", "refine.hold": None}
+#: Settings of every arm: masks of the mask model's class-free mixture, which every mask model draws.
+BASE = {"learned.specimen": "any"}
+
+
+def arms(model):
+    """``{label: settings}`` of the arms made by `ItemMaker`; None settings: the raw sketches."""
+    return {
+        "sketches": None,
+        "SDEdit t=400, nuclei-fluo-2d-masked (preset)": {},
+        "noise, nuclei-fluo-2d-masked, 64 tiles": NOISE,
+        f"noise, {Path(model).name}, 128 tiles": NOISE | {"refine.model": model},
+        f"noise, {Path(model).name}, refine.tile 256": NOISE | {"refine.model": model, "refine.tile": 256},
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/texture/bench"))
+    parser.add_argument("--items", type=int, default=16)
+    parser.add_argument("--model", default="nuclei-fluo-2d-noise", help="the from-noise model (name or folder)")
+    parser.add_argument("--patch-size", type=int, default=32)
+    parser.add_argument("--max-patches", type=int, default=512, help="random patches kept of each set")
+    parser.add_argument("--volumes", type=int, default=2, help="nuclei-3d-learned volumes for the 3D check (0: none)")
+    parser.add_argument("--slice-rho", type=float, nargs="+", default=[0.0, 1.0, 3.0])
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    real_images, real_labels = nuclei_2d("test")
+    reference = _reference(list(real_images), size=args.patch_size)
+    results = {"real test slices": _background(list(real_images), list(real_labels))}
+    sketch_maker = ItemMaker(PRESET, rng=1000, settings=BASE | {"refine.model": None})
+    began = time.process_time()
+    items = [sketch_maker(i) for i in range(args.items)]
+    sketch_seconds = (time.process_time() - began) / args.items
+    for label, settings in arms(args.model).items():
+        began = time.process_time()
+        if settings is None:
+            made, report = items, {"cpu_s_per_item": sketch_seconds}
+        else:
+            maker = ItemMaker(PRESET, rng=1000, settings=BASE | settings)
+            made = [maker(i) for i in range(args.items)]
+            report = {"cpu_s_per_item": (time.process_time() - began) / args.items, **_mismatches(made)}
+        images = [item.sketch if settings is None else item.image for item in made]
+        results[label] = _score(reference, images, [item.labels for item in made], args) | report
+        print(label, json.dumps(results[label], default=float), flush=True)
+    for name, model in (("nuclei-fluo-2d-masked", "nuclei-fluo-2d-masked"), (Path(args.model).name, args.model)):
+        label = f"noise, {name}, one 256x256 pass"
+        images, seconds = _untiled(model, items)
+        results[label] = _score(reference, images, [item.labels for item in items], args) | {"cpu_s_refine": seconds}
+        print(label, json.dumps(results[label], default=float), flush=True)
+    results["real vs real (floor: two halves)"] = reference["floor"]
+    print(_table(results), flush=True)
+    volumes = _volumes(args.model, args.volumes, rhos=args.slice_rho) if args.volumes else {}
+    for label, value in volumes.items():
+        print(f"| {label} | {value:.3f} |")
+    (args.out / "results.json").write_text(json.dumps({"2d": results, "3d": volumes}, indent=2, default=float) + "\n")
+
+
+def _volumes(model, count, *, rhos):
+    """Texture z-correlation of `count` ``nuclei-3d-learned`` volumes: the preset, and drawn from noise slice
+    by slice by the 2D `model` with each slice correlation `rhos`; beside that of the held-out real planes."""
+    real, _ = nuclei_3d_zoomed()
+    scores = {"real held-out planes (nuclei_3d_zoomed, 20-29)": texture_z_correlation(real[20:30])}
+    made = [ItemMaker(PRESET_3D, rng=1000, settings=BASE)(i) for i in range(count)]
+    scores["SDEdit t=400, nuclei-fluo-3d (preset)"] = float(np.mean([texture_z_correlation(v.image) for v in made]))
+    settings = BASE | NOISE | {"refine.model": model, "refine.condition": "mask"}
+    maker = ItemMaker(PRESET_3D, rng=1000, settings=settings)
+    denoiser, spec = maker.denoiser, maker.refine
+    for rho in rhos:
+        draws = [
+            refine(
+                denoiser,
+                item.sketch,
+                stages=[Stage(t_start=denoiser.config.num_train_timesteps)],
+                condition=condition(item, spec.condition),
+                sampler=spec.sampler,
+                steps=spec.steps,
+                slice_rho=rho,
+                rng=index,
+            )
+            for index, item in enumerate(made)
+        ]
+        label = f"noise, {Path(model).name}, slice_rho {rho}"
+        scores[label] = float(np.mean([texture_z_correlation(volume) for volume in draws]))
+    return scores
+
+
+def _untiled(model, items):
+    """Each item drawn from noise by `model` in one whole-image pass, and the CPU seconds per item."""
+    maker = ItemMaker(PRESET, rng=1000, settings=BASE | NOISE | {"refine.model": model})
+    spec, denoiser, images = maker.refine, maker.denoiser, []
+    began = time.process_time()
+    for index, item in enumerate(items):
+        stages = [Stage(t_start=denoiser.config.num_train_timesteps)]
+        options = {"condition": condition(item, spec.condition), "sampler": spec.sampler, "steps": spec.steps}
+        images.append(refine(denoiser, item.sketch, stages=stages, rng=index, tile_size=item.sketch.shape, **options))
+    return images, (time.process_time() - began) / len(items)
+
+
+def _score(reference, images, labels, args):
+    patches = to_patches(images, size=args.patch_size)
+    if len(patches) > args.max_patches:
+        patches = patches[np.sort(np.random.default_rng(0).choice(len(patches), args.max_patches, replace=False))]
+    features = inception_features(list(patches))
+    scores = {
+        "kid": kid(reference["features"], features, rng=0),
+        "fid": fid(reference["features"], features),
+        "swd": swd(reference["patches"], list(patches), rng=0),
+    }
+    return scores | _background(images, labels)
+
+
+def _reference(images, *, size):
+    """The held-out patches, their Inception features, and the metrics between two random halves (the floor)."""
+    patches = list(to_patches(images, size=size))
+    features = inception_features(patches)
+    a, b = np.array_split(np.random.default_rng(0).permutation(len(patches)), 2)
+    floor = {
+        "kid": kid(features[a], features[b], rng=0),
+        "fid": fid(features[a], features[b]),
+        "swd": swd([patches[i] for i in a], [patches[i] for i in b], rng=0),
+    }
+    return {"patches": patches, "features": features, "floor": floor}
+
+
+def _background(images, labels):
+    """Level and spread of the background (3 px from every label) and the seam check at 64 and 128 px tiles."""
+    masks = [~ndi.binary_dilation(label > 0, iterations=3) for label in labels]
+    report = {
+        "background": float(np.mean([image[mask].mean() for image, mask in zip(images, masks)])),
+        "block_spread_32": block_spread(images, block=(32, 32), masks=masks),
+    }
+    for tile in (64, 128):
+        if tile < images[0].shape[-1]:
+            report[f"seam_{tile}"] = seam_step(images, tile_size=(tile, tile), overlap=0.25, masks=masks)
+    return report
+
+
+def _mismatches(made):
+    reports = [item.metadata["refinement"] for item in made]
+    return {
+        "attempts": float(np.mean([r["attempts"] for r in reports])),
+        "unlabeled_objects": int(sum(r["unlabeled_objects"] for r in reports)),
+        "empty_labels": int(sum(len(r["empty_labels"]) for r in reports)),
+        "labels": int(sum(len(r["iou"]) + len(r["lost"]) for r in reports)),
+        "lost": int(sum(len(r["lost"]) for r in reports)),
+    }
+
+
+COLUMNS = {
+    "kid": ("KID", "{:.4f}"),
+    "fid": ("FID", "{:.1f}"),
+    "swd": ("SWD", "{:.3f}"),
+    "background": ("background", "{:.3f}"),
+    "block_spread_32": ("block spread", "{:.3f}"),
+    "seam_64": ("seam 64", "{:.2f}"),
+    "seam_128": ("seam 128", "{:.2f}"),
+    "cpu_s_per_item": ("CPU s / item", "{:.2f}"),
+    "cpu_s_refine": ("CPU s / refinement", "{:.2f}"),
+}
+
+
+def _table(results):
+    lines = ["| images | " + " | ".join(name for name, _ in COLUMNS.values()) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for label, row in results.items():
+        cells = [form.format(row[key]) if key in row else "" for key, (_, form) in COLUMNS.items()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
