@@ -4,6 +4,7 @@
         --model shape3d-nuclei --baseline runs/shape3d/nuclei-shapr-8000 \
         --rbc-model runs/shape3d/rbc-model --rbc-baseline runs/shape3d/rbc-shapr \
         --per-class 6 --added 15 --out runs/shape3d/bench-all.json
+    ... --parts cut --cut-count 150 --cut-seed 200 --out runs/shape3d-s12/bench-cut.json
 
 Parts (each skipped when its model is not given):
 
@@ -12,8 +13,13 @@ Parts (each skipped when its model is not given):
   label at the real voxel size (0.29 x 0.26 x 0.26 um): IoU, relative volume error (also
   of the ensemble's majority vote, ``*_majority``), and whether each real feature lies in
   the ensemble's spread (mean +- 2 sd of the members); summaries over all, the whole nuclei
-  and those cut by the stack's faces. The models never saw these nuclei (they learn from
-  phantoms only).
+  and those cut by the stack's faces. A section cut by the image's edge is completed as
+  `predict` does it, with the typical diameter of the objects of the nucleus's plane of the
+  labels. The models never saw these nuclei (they learn from phantoms only).
+- ``cut``: held-out phantom nuclei (``--cut-seed``) cut by the image's edge at random, as
+  the real cut nuclei are scored: the completed section's area and IoU against the whole
+  section for each completion policy, and the model's shapes with the completion before
+  and after the typical-diameter circle (`synthscope.shape3d.cells.complete_at_edge`).
 - ``rbc``: held-out synthetic cells of each ``rbc-3d`` class (seed 999, training used 0),
   IoU and relative volume error on the grid.
 - ``speed``: an ensemble of 5 for one cell, 20 DPM-Solver++ steps, one thread; and
@@ -34,8 +40,9 @@ import torch
 
 from synthscope.phantoms.rbc import CLASSES
 from synthscope.sample_data import NUCLEI_SPACING, nuclei_3d
+from synthscope.seeds import item_seed
 from synthscope.shape3d.baselines import ellipsoid, revolve
-from synthscope.shape3d.cells import grid_input, phantom_cells
+from synthscope.shape3d.cells import complete_at_edge, grid_input, nucleus_volume, phantom_cells, typical_diameter
 from synthscope.shape3d.deterministic import load_deterministic, predict_deterministic
 from synthscope.shape3d.features import FEATURES, feature_table, shape_features
 from synthscope.shape3d.geometry import FILL, from_grid
@@ -69,7 +76,8 @@ def real_nuclei(model, baseline, *, ensemble, steps):
     for label in range(1, int(labels.max()) + 1):
         truth = labels == label
         zc = int(round(np.mean(np.nonzero(truth)[0])))
-        picture, mask, frame = grid_input(raw[zc], truth[zc], size=size)
+        # the section completed beyond the image's edge as `predict` does it: with the plane's typical diameter
+        picture, mask, frame = grid_input(raw[zc], truth[zc], size=size, diameter=typical_diameter(labels[zc]))
         box, local = footprint(frame, labels.shape, z_ratio)
         cut = _touches_faces(truth)
         real = shape_features(_crop(truth), spacing=spacing)
@@ -92,6 +100,95 @@ def real_nuclei(model, baseline, *, ensemble, steps):
             rows.append(row)
         print(f"nucleus {label}: " + ", ".join(f"{r['method']} {r['iou']:.3f}" for r in rows if r["cell"] == label))
     return rows
+
+
+def cut_nuclei(model, *, count, seed, ensemble, steps, others=5, zoom=2.0, score_shapes=True):
+    """Phantom nuclei cut by the image's edge: the completed section's area and the predicted shape, two ways.
+
+    Each nucleus is drawn whole (the ``"nuclei"`` training source, `zoom` times finer: the
+    pixel size of cells3d), then cut by a plane across y or x at a uniform position
+    within its centroid section's extent (every side alike), in 3D and in its image; it is
+    predicted, as the real nuclei are, from the plane through the cut label's centroid and
+    scored against the cut label. The typical diameter `typical_diameter` would measure
+    in its image is the median equivalent diameter of the centroid sections of `others`
+    other nuclei of the same generator (as in a monolayer, whose nuclei are cut near their
+    middles). Completion policies: ``visible`` (none), ``ellipse`` (without a diameter:
+    the behaviour before the circle), ``circle`` (`complete_at_edge` as `predict` runs it:
+    the ellipse, else the circle of the typical diameter), ``circle 0.8`` and ``circle
+    1.2`` (the same with the diameter 20 % too small or too large), and ``always circle``
+    (the circle even where the ellipse is accepted). The model's shapes are drawn for
+    ``ellipse`` and ``circle`` on the nuclei where their inputs differ (elsewhere they are
+    the same), unless `score_shapes` is False (areas only).
+    """
+    size = model.config.patch_size[0]
+    rows = []
+    for index in range(count):
+        rng = np.random.default_rng(item_seed(seed, index))
+        shape, image = nucleus_volume(rng, zoom=zoom)
+        sections = []
+        for other in range(others):
+            other_shape, _ = nucleus_volume(
+                np.random.default_rng(item_seed(seed + 1, index * others + other)), zoom=zoom
+            )
+            sections.append(other_shape[int(round(np.mean(np.nonzero(other_shape)[0])))].sum())
+        diameter = float(np.median(2 * np.sqrt(np.array(sections) / np.pi)))
+        axis, flip = int(rng.integers(1, 3)), bool(rng.integers(2))
+        if flip:
+            shape, image = np.flip(shape, axis), np.flip(image, axis)
+        z = int(round(np.mean(np.nonzero(shape)[0])))
+        extent = np.flatnonzero(shape[z].any(axis=2 - axis))  # the centroid section's extent along the cut axis
+        position = int(rng.integers(extent[0] + 1, extent[-1]))
+        cut = (slice(None),) * axis + (slice(position, None),)
+        truth, picture = shape[cut], image[cut]
+        zc = int(round(np.mean(np.nonzero(truth)[0])))
+        whole = shape[zc]
+        mask = truth[zc]
+        row = {"cell": index, "diameter": diameter, "area": int(whole.sum()), "visible": int(mask.sum())}
+        policies = {
+            "visible": (mask, 0),
+            "ellipse": complete_at_edge(mask),
+            "circle": complete_at_edge(mask, diameter=diameter),
+            "circle 0.8": complete_at_edge(mask, diameter=0.8 * diameter),
+            "circle 1.2": complete_at_edge(mask, diameter=1.2 * diameter),
+            "always circle": complete_at_edge(mask, diameter=diameter, limit=0.0),
+        }
+        for name, (completed, pad) in policies.items():
+            # the completed mask and the whole section in one frame (the cut removed `position` pixels)
+            origin = np.array([-pad, -pad])
+            origin[axis - 1] += position
+            low = np.minimum(origin, 0)
+            high = np.maximum(origin + completed.shape, whole.shape)
+            guess, reference = np.zeros((2, *(high - low)), bool)
+            guess[tuple(slice(o, o + n) for o, n in zip(origin - low, completed.shape))] = completed
+            reference[tuple(slice(-o, n - o) for o, n in zip(low, whole.shape))] = whole
+            row |= {f"area_{name}_{key}": value for key, value in _scores(guess, reference).items()}
+        row["refused"] = policies["ellipse"][1] == 0
+        row["differ"] = not np.array_equal(policies["ellipse"][0], policies["circle"][0])
+        if score_shapes and row["differ"]:
+            for name, diameter_given in (("ellipse", None), ("circle", diameter)):
+                grid_picture, grid_mask, frame = grid_input(picture[zc], mask, size=size, diameter=diameter_given)
+                box, local = footprint(frame, truth.shape, 1.0)
+                draws = sample_shapes(model, grid_picture, grid_mask, ensemble=ensemble, steps=steps, rng=index)
+                placed = from_grid(binary_shape(draws).astype(np.float32), local, truth[box].shape, z_center=zc) > 0.5
+                inside = np.zeros_like(truth)
+                inside[box] = placed
+                row |= {f"shape_{name}_{key}": value for key, value in _scores(inside, truth).items()}
+        rows.append(row)
+        if index % 10 == 9:
+            print(f"cut nuclei: {index + 1} of {count}", flush=True)
+    return rows
+
+
+def cut_summary(rows):
+    """Counts; means over all cut nuclei, those whose ellipse was refused and those whose inputs differ."""
+    keys = sorted({k for r in rows for k in r if k.startswith(("area_", "shape_"))})
+    result = {"count": len(rows), "refused_count": int(sum(r["refused"] for r in rows))}
+    result["differ_count"] = int(sum(r["differ"] for r in rows))
+    for group, members in (("all", rows), ("refused", [r for r in rows if r["refused"]])):
+        result[group] = {k: float(np.mean([r[k] for r in members if k in r])) for k in keys if k.startswith("area_")}
+    differ = [r for r in rows if r["differ"]]
+    result["differ"] = {k: float(np.mean([r[k] for r in differ if k in r])) for k in keys if differ}
+    return result
 
 
 def rbc_classes(model, baseline, *, per_class, ensemble, steps):
@@ -235,6 +332,8 @@ def main():
     parser.add_argument("--cells", type=int, default=825)
     parser.add_argument("--added", type=int, default=20, help="new cells of each rarest class added (classifier)")
     parser.add_argument("--methods", help="comma-separated subset of diffusion,revolve,ellipsoid,shapr-like")
+    parser.add_argument("--cut-count", type=int, default=100, help="phantom nuclei cut by the image's edge (cut)")
+    parser.add_argument("--cut-seed", type=int, default=200)
     parser.add_argument("--out", default="runs/shape3d/bench.json")
     args = parser.parse_args()
     global ONLY
@@ -248,6 +347,10 @@ def main():
     if "speed" in parts:
         report["speed"] = speed(model)
         print("speed", report["speed"], flush=True)
+    if "cut" in parts:
+        rows = cut_nuclei(model, count=args.cut_count, seed=args.cut_seed, ensemble=args.ensemble, steps=args.steps)
+        report["cut"] = {"seed": args.cut_seed, "rows": rows, "summary": cut_summary(rows)}
+        print(json.dumps(report["cut"]["summary"], indent=1), flush=True)
     if "nuclei" in parts:
         rows = real_nuclei(model, baseline, ensemble=args.ensemble, steps=args.steps)
         whole = [row for row in rows if not row["cut"]]

@@ -6,7 +6,7 @@ import pytest
 from synthscope.errors import InputError
 from synthscope.shape3d import phantom_cells, shape_features
 from synthscope.shape3d.baselines import ellipsoid, revolve
-from synthscope.shape3d.cells import complete_at_edge, grid_input
+from synthscope.shape3d.cells import complete_at_edge, grid_input, typical_diameter
 from synthscope.shape3d.geometry import FILL, cell_frame, from_grid, to_grid
 
 
@@ -84,3 +84,23 @@ def test_a_section_cut_by_the_image_edge_goes_onto_the_grid_whole():
     sliver = whole[:, 44:]  # a short arc fixes no ellipse: kept as it is
     completed, pad = complete_at_edge(sliver)
     assert pad == 0 and np.array_equal(completed, sliver)
+
+
+def test_a_sliver_at_the_edge_is_completed_by_the_circle_of_the_images_typical_size():
+    labels = np.zeros((60, 80), np.uint16)
+    for label, (cy, cx, radius) in enumerate([(15, 30, 11), (40, 55, 13), (45, 20, 12), (30, -9, 12)], 1):
+        labels[spheroid(labels.shape, (radius, radius), center=(cy, cx))] = label
+    diameter = typical_diameter(labels)  # label 4 touches the edge: not counted
+    assert diameter == pytest.approx(24, abs=0.5)
+    sliver = labels == 4  # 3 px of a disc of radius 12: its arc fixes no ellipse
+    assert np.array_equal(complete_at_edge(sliver)[0], sliver)
+    completed, pad = complete_at_edge(sliver, diameter=diameter)
+    truth = spheroid(completed.shape, (12, 12), center=(30 + pad, -9 + pad))
+    assert iou(completed, truth) > 0.9 and np.array_equal(completed[pad:-pad, pad:-pad], sliver)
+    # 5 px of it: an ellipse is accepted but falls far short; under a fifth of the circle, the circle wins
+    short = spheroid(labels.shape, (12, 12), center=(30, -7))
+    assert complete_at_edge(short)[0].sum() < 0.4 * truth.sum()
+    assert complete_at_edge(short, diameter=diameter)[0].sum() == pytest.approx(truth.sum(), rel=0.1)
+    half = spheroid(labels.shape, (12, 12), center=(30, 0))  # half of it: the ellipse, whatever the diameter
+    assert np.array_equal(complete_at_edge(half, diameter=30)[0], complete_at_edge(half)[0])
+    assert typical_diameter(sliver.astype(np.uint8)) is None

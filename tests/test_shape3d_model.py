@@ -88,6 +88,22 @@ def test_an_object_cut_by_the_image_edge_is_flagged_and_put_back_inside_the_imag
     assert whole[1] > whole[2]
 
 
+def test_a_sliver_at_the_edge_is_predicted_at_the_size_of_the_images_other_objects(trained):
+    yy, xx = np.mgrid[:50, :80]
+    labels = np.zeros((50, 80), np.uint16)
+    for label, (cy, cx) in enumerate([(25, 30), (25, 60), (25, -8)], 1):  # 3: 4 px of a disc like the others
+        labels[(yy - cy) ** 2 + (xx - cx) ** 2 <= 11**2] = label
+    image = np.where(labels > 0, 200.0, 20.0)
+    volumes = {}
+    for name, objects in (("with others", labels), ("alone", np.where(labels == 3, labels, 0))):
+        result = predict(image, objects, model=trained[0], ensemble=2, steps=3)
+        volumes[name] = {row["label"]: row["volume"] for row in result.features}
+    whole = np.mean([volumes["with others"][1], volumes["with others"][2]])
+    assert 0.4 < volumes["with others"][3] / whole < 2.5  # completed by the circle of the others' size
+    assert volumes["alone"][3] < 0.3 * whole  # no other object, no circle: the sliver's own size
+    assert volumes["with others"][3] > 10 * volumes["alone"][3]
+
+
 def test_predict_refuses_bad_input_before_any_work(trained):
     model = trained[0]
     with pytest.raises(InputError, match="no object"):

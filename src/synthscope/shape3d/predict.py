@@ -9,7 +9,7 @@ import numpy as np
 from synthscope.checks import check_finite, check_number, check_spacing
 from synthscope.diffusion import Denoiser
 from synthscope.errors import InputError
-from synthscope.shape3d.cells import grid_input
+from synthscope.shape3d.cells import grid_input, typical_diameter
 from synthscope.shape3d.features import feature_spread, feature_table, shape_features
 from synthscope.shape3d.geometry import Frame, from_grid
 from synthscope.shape3d.model import binary_shape, load_shape_model, sample_shapes
@@ -36,7 +36,8 @@ class ShapePrediction:
         shape (whole, as predicted on the grid), ``{feature}_mean`` / ``{feature}_sd`` over
         the ensemble's members, and ``cut``: whether its 2D mask touches the image's edge
         (its section was completed beyond the edge by
-        `synthscope.shape3d.cells.complete_at_edge`; its shape in `labels` is cut there).
+        `synthscope.shape3d.cells.complete_at_edge`, with the median diameter of the
+        objects away from the edge; its shape in `labels` is cut there).
     members : list of dict
         Per object and member: ``label``, ``member`` and the features of that member.
     spacing : dict
@@ -71,7 +72,11 @@ def predict(
 
     Each object is cropped around its 2D mask and scaled onto the model's grid (its
     equivalent diameter a fixed fraction of the grid), an ensemble of shapes is drawn,
-    and the shapes are resampled into a volume whose planes are `spacing`'s z apart.
+    and the shapes are resampled into a volume whose planes are `spacing`'s z apart. An
+    object cut by the image's edge is completed beyond it first
+    (`synthscope.shape3d.cells.complete_at_edge`: an ellipse fitted to its boundary, or the
+    circle of the median equivalent diameter of the objects away from the edge), and its
+    predicted shape is cut at the edge.
 
     Parameters
     ----------
@@ -126,7 +131,8 @@ def predict(
     model = model if isinstance(model, Denoiser) else load_shape_model(model)
     size = model.config.patch_size[0]
     z_ratio = spacing[0] / spacing[2]
-    inputs = {i: grid_input(image, labels == i, size=size) for i in ids}
+    diameter = typical_diameter(labels)  # completes the sections cut by the image's edge
+    inputs = {i: grid_input(image, labels == i, size=size, diameter=diameter) for i in ids}
     depth = max(int(np.ceil(size / (frame.scale * z_ratio))) for _, _, frame in inputs.values()) | 1
     shape = (depth, *image.shape)
     z_center = (depth - 1) / 2
