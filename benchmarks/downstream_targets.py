@@ -2,11 +2,12 @@
 
     python benchmarks/downstream_targets.py --out runs/targets [--count 32] [--seeds 0,1,2]
         [--steps 600] [--model NAME|PATH] [--base nuclei-2d] [--set KEY=VALUE ...]
-        [--k-real 1,2] [--skip-full]
+        [--k-real 1,2] [--skip-full] [--learned nuclei-2d-learned] [--specimen cells3d]
 
 Real data: ``synthscope.sample_data.nuclei_2d`` (training slices z 20-35, held-out
-slices z 40-51, 0.52 um pixels). Every score is AP@0.5 of the fixed segmenter of
-``synthscope.evaluate.downstream_benchmark`` on the held-out slices; mean and sample
+slices z 40-51, 0.52 um pixels), or another specimen of ``synthscope.sample_data.SPECIMENS``
+with its fixed split (``--specimen``). Every score is AP@0.5 of the fixed segmenter of
+``synthscope.evaluate.downstream_benchmark`` on the held-out images; mean and sample
 standard deviation over the seeds.
 
 1. All 16 real training slices: ``synthscope.phantoms.fit`` fits a preset to them;
@@ -19,6 +20,12 @@ standard deviation over the seeds.
    benchmark draws are the only examples for the fit, and a data set is generated
    from that fit. Real alone against real + refined (half of the patches real).
    Target: real + refined >= real + 0.03.
+
+With ``--learned PRESET`` the data are drawn by the ``learned`` generator (masks of the
+mask model): each fitted preset is converted by `synthscope.phantoms.learned.as_learned`
+(sizes, density, out-of-plane nuclei, mitotic share and brightness from the fit), and
+the other ``learned`` settings (model, specimen class, touching, gap, sampling) and the
+refinement are those of PRESET.
 
 Writes every data set, fitted preset and report under ``--out`` (rerunning resumes the
 data sets) and prints one table; ``targets.json`` holds all runs.
@@ -34,23 +41,34 @@ import yaml
 
 from synthscope.evaluate import downstream_benchmark
 from synthscope.io import read_dataset
+from synthscope.phantoms import load_preset
 from synthscope.phantoms.fit_report import fit_report
+from synthscope.phantoms.learned import SHARED_KEYS, as_learned
 from synthscope.pipeline import generate
-from synthscope.sample_data import nuclei_2d
+from synthscope.sample_data import SPECIMENS
 
 
-def fitted_data(images, labels, folder, *, base, count, settings, seed):
-    """Fit a preset to the examples, write it, and generate refined items and their raw sketches."""
+def fitted_data(images, labels, folder, *, base, count, settings, seed, learned=None, spacing=None, sketches=True):
+    """Fit a preset to the examples, write it, and generate refined items and their raw sketches.
+
+    `learned` (a preset of the ``learned`` generator, or None): draw the fitted objects with
+    it, as the module notes say. With `sketches` False no sketches are made (None returned).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    preset, report = fit_report(images, labels, base=base, check_count=4, rng=seed)
+    preset, report = fit_report(images, labels, base=base, spacing=spacing, check_count=4, rng=seed)
+    if learned is not None:
+        own = {key: value for key, value in learned["learned"].items() if key not in SHARED_KEYS}
+        preset = as_learned(preset, **own) | {"refine": learned["refine"]}
     path = folder / "preset.yaml"
     path.write_text(yaml.safe_dump(preset, sort_keys=False))
     (folder / "fit.json").write_text(json.dumps(report, indent=2) + "\n")
     started = time.perf_counter()
     refined = generate(path, count=count, out=folder / "refined", rng=seed, settings=settings)
     seconds = time.perf_counter() - started
-    sketches = generate(path, count=count, out=folder / "sketches", rng=seed, settings={"refine.model": None})
-    return _pairs(refined), _pairs(sketches), seconds / count
+    raw = None
+    if sketches:
+        raw = _pairs(generate(path, count=count, out=folder / "sketches", rng=seed, settings={"refine.model": None}))
+    return _pairs(refined), raw, seconds / count
 
 
 def _pairs(root):
@@ -73,13 +91,18 @@ def main():
     parser.add_argument("--set", action="append", default=[], help="preset setting KEY=VALUE (YAML value)")
     parser.add_argument("--k-real", default="1,2")
     parser.add_argument("--skip-full", action="store_true", help="only the few-real-images part")
+    parser.add_argument("--learned", help="draw the fitted objects by this preset of the learned generator")
+    parser.add_argument("--specimen", default="cells3d", choices=list(SPECIMENS))
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     settings = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in args.set)}
     if args.model:
         settings["refine.model"] = args.model
-    train, test = nuclei_2d("train"), nuclei_2d("test")
+    specimen = SPECIMENS[args.specimen]
+    train, test = specimen.load("train"), specimen.load("test")
+    spacing = None if args.specimen == "cells3d" else [specimen.pixel_size] * 2  # cells3d: as the runs before
     options = dict(steps=args.steps, seeds=seeds)
+    learned = load_preset(args.learned) if args.learned else None
     results = {"settings": vars(args) | {"out": str(args.out)}, "full": None, "few": {}}
     rows = []
 
@@ -91,6 +114,8 @@ def main():
             base=args.base,
             count=args.count,
             settings=settings,
+            learned=learned,
+            spacing=spacing,
             seed=1000,
         )
         on_refined = downstream_benchmark(train, test, synthetic=refined, **options)
@@ -120,6 +145,9 @@ def main():
                 base=args.base,
                 count=args.count,
                 settings=settings,
+                learned=learned,
+                spacing=spacing,
+                sketches=False,
                 seed=1000 + seed,
             )
             runs.append(

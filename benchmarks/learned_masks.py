@@ -1,14 +1,16 @@
 """Are learned masks closer to held-out real nuclei than rule-based ones? Shapes, populations and cost.
 
     python benchmarks/learned_masks.py --out runs/learned/masks [--specimens cells3d,hela,cho]
-        [--items 16] [--model nuclei-masks-2d] [--cost-items 3] [--touching 0,0.1,0.2,0.3] [--gap 1,2,3]
-        [--mask-steps 20]
+        [--items 16] [--seeds 0,1,2] [--model nuclei-masks-2d] [--cost-items 3] [--touching 0,0.1,0.2,0.3]
+        [--gap 2,3] [--min-distance 0,1.6,1.9,2.2] [--mask-steps 20]
     python benchmarks/learned_masks.py --out runs/learned/samplers --samplers ddpm:20:1.0,ddpm:50:0.5 [--masks 300]
 
 For every specimen of ``synthscope.sample_data.SPECIMENS``, the objects of its test split
 (never used to train the mask model or to fit anything) are compared with the masks of
-these generators, each making ``--items`` 256x256 label images at the specimen's pixel
-size:
+these generators, each making label images at the specimen's pixel size of the shape of
+its real images (``--window real``: population figures such as nearest-neighbour
+distances depend on the window, through the objects near its border) covering the area
+of ``--items`` 256x256 images, or ``--items`` 256x256 images (``--window 256``):
 
 - ``fit``: the rule-based ``nuclei`` generator with the preset ``synthscope fit`` makes
   from the specimen's training images and labels;
@@ -16,12 +18,17 @@ size:
 - ``learned-fit-sizes``: the ``learned`` generator with the fitted preset's sizes,
   density, mitotic share and brightness (`synthscope.phantoms.learned.as_learned`), the
   mask model conditioned on the specimen (``learned.specimen``; ``"any"`` for a model
-  without that class), and its ``touching`` and ``gap`` chosen from ``--touching`` x
-  ``--gap`` on the training labels (the least sum of the difference in touching share and
-  the KS statistic of nearest-neighbour distances, on items of 4 distinct shapes each):
-  the learned shapes with the rule-based sizes;
-- ``learned``: the same with its own size law, lognormal between the 5th and 95th
-  percentiles of the equivalent radii of the training objects (not cut by the border);
+  without that class), and the packing calibrated for ``learned`` below: the learned
+  shapes with the rule-based sizes;
+- ``learned``: the same with its own count (the objects per pixel of the training
+  images, as a ``learned.density``: `count_matched`), its own size law, a lognormal fitted to the equivalent radii of
+  the training objects (not cut by the border) either by their 5th and 95th percentiles
+  (``quantiles``) or by their median and quartiles (``robust`` to the small tail, which
+  the mitotic share draws again at 0.6 times the radius), and its ``touching``, ``gap``
+  and ``min_distance`` (centre hard core, ``--min-distance`` times the training objects'
+  median radius): the law and the packing are chosen together on the training labels
+  (the least sum of the differences in touching share and in labelled fraction and the
+  KS statistic of nearest-neighbour distances, on items of 4 distinct shapes each);
 - ``learned-any``: ``learned`` with ``specimen: any``, the mask model's class-free
   mixture of the specimens' shapes (what the conditioning changes).
 
@@ -30,7 +37,9 @@ eccentricity and the first four Fourier descriptors of the centroid-distance sig
 (|c_k| / |c_0|, k = 1..4); the table gives the two-sample Kolmogorov-Smirnov statistic
 against the real test objects (lower is closer). Per population: the share of touching
 objects (within 2 pixels of another, as `synthscope.phantoms.measure`), the labelled
-fraction and the KS statistic of nearest-neighbour centroid distances. Cost: seconds per
+fraction and the KS statistic of nearest-neighbour centroid distances. With several
+``--seeds`` every arm draws its ``--items`` once per seed and the tables give the mean
+(the JSON keeps each seed's figures). Cost: seconds per
 256x256 item of ``sketch_item`` and of an ``ItemMaker`` (with refinement) for the presets
 ``nuclei-2d`` and ``nuclei-2d-learned``, measured in the same run. Writes
 ``OUT/learned_masks.json`` and ``OUT/learned_masks.md``.
@@ -45,6 +54,7 @@ are redrawn, so a setting with many rejects costs more). Writes
 """
 
 import argparse
+import itertools
 import json
 import os
 import time
@@ -52,6 +62,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.special import ndtri
 from scipy.stats import ks_2samp
 from skimage.measure import find_contours, regionprops
 
@@ -59,7 +70,7 @@ from synthscope.io import write_text
 from synthscope.maker import ItemMaker
 from synthscope.phantoms import load_preset, sketch_item
 from synthscope.phantoms.fit import fit_preset
-from synthscope.phantoms.learned import as_learned
+from synthscope.phantoms.learned import LearnedRecipe, as_learned
 from synthscope.phantoms.mask_model import load_mask_model, mask_crops, model_specimens, sample_masks
 from synthscope.phantoms.measure import measure
 from synthscope.sample_data import SPECIMENS
@@ -121,9 +132,16 @@ def main():
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--specimens", default=",".join(SPECIMENS))
     parser.add_argument("--items", type=int, default=16)
+    parser.add_argument("--seeds", default="0", help="item seeds of the arms, comma-separated (tables: the mean)")
+    parser.add_argument(
+        "--window", choices=("real", "256"), default="real", help="item shape: the real images' or 256x256"
+    )
     parser.add_argument("--model", default="nuclei-masks-2d")
     parser.add_argument("--touching", default="0,0.1,0.2,0.3", help="candidate values of learned.touching")
-    parser.add_argument("--gap", default="1,2,3", help="candidate values of learned.gap")
+    parser.add_argument("--gap", default="2,3", help="candidate values of learned.gap")
+    parser.add_argument(
+        "--min-distance", default="0,1.6,1.9,2.2", help="candidate learned.min_distance over the median radius"
+    )
     parser.add_argument("--mask-steps", type=int, help="learned.steps of the learned arms (the recipe's default)")
     parser.add_argument("--cost-items", type=int, default=3, help="items timed per preset (0: no timing)")
     parser.add_argument("--samplers", help="compare sampler:steps:smoothing settings on shapes instead")
@@ -132,62 +150,73 @@ def main():
     if args.samplers:
         return compare_samplers(args)
     classes = model_specimens(args.model)
-    results = {"load_average_start": os.getloadavg(), "specimens": {}}
+    seeds = args.seeds.split(",")
+    results = {"load_average_start": os.getloadavg(), "seeds": seeds, "specimens": {}}
     for name in args.specimens.split(","):
         specimen = SPECIMENS[name]
         images, labels = specimen.load("train")
         test_labels = specimen.load("test")[1]
         spacing = [specimen.pixel_size] * 2
+        window = list(test_labels.shape[1:]) if args.window == "real" else [256, 256]
+        items = max(2, round(args.items * 256 * 256 / np.prod(window)))  # the area of --items 256x256 items
         fitted = fit_preset(list(images), list(labels), spacing=spacing, rng=0)
-        fitted = load_preset_dict(fitted, name, {"shape": [256, 256], "refine.model": None})
+        fitted = load_preset_dict(fitted, name, {"shape": window, "refine.model": None})
         real = object_features(test_labels)
         real_population = population(test_labels)
         train_touching = population(labels)["touching"]
-        presets = {"fit": fitted, "nuclei-2d": load_preset("nuclei-2d", settings={"refine.model": None})}
+        presets = {
+            "fit": fitted,
+            "nuclei-2d": load_preset("nuclei-2d", settings={"refine.model": None, "shape": window}),
+        }
         sampling = {"steps": args.mask_steps} if args.mask_steps else {}
         learned_preset = as_learned(fitted, model=args.model, specimen=name if name in classes else "any", **sampling)
         radii = np.sqrt(object_features(labels)["area"] / np.pi)
-        own_sizes = {"learned.radius": np.percentile(radii, [5, 95]).round(2).tolist()}
-        own_sizes["learned.radius_distribution"] = "lognormal"
+        laws = {"quantiles": np.percentile(radii, [5, 95]).round(2).tolist(), "robust": robust_lognormal(radii)}
+        train_density = population(labels)["density"]
+        per_pixel = np.mean([np.unique(image).size - 1 for image in labels]) / np.prod(labels.shape[1:])
         train_nearest = population(labels)["nearest"]
         chosen = None
-        for touching in (float(t) for t in args.touching.split(",")):  # calibrate on the training labels
-            for gap in (int(g) for g in args.gap.split(",")):
-                settings = {"learned.touching": touching, "learned.gap": gap, "learned.distinct": 4}  # 4 shapes: quick
-                trial = load_preset_dict(learned_preset, name, settings)
-                pop = population(generated_labels(trial, max(args.items // 4, 2), seed=10_000))
-                score = abs(pop["touching"] - train_touching) + ks_2samp(pop["nearest"], train_nearest).statistic
-                if chosen is None or score < chosen[2]:
-                    chosen = (touching, gap, score)
-        calibrated = {"learned.touching": chosen[0], "learned.gap": chosen[1]}
+        for law, touching, gap, distance in itertools.product(
+            laws, *(np.asarray(values.split(","), float) for values in (args.touching, args.gap, args.min_distance))
+        ):  # calibrate on the training labels
+            packing = {
+                "learned.touching": float(touching),
+                "learned.gap": int(gap),
+                "learned.min_distance": round(float(distance * np.median(radii)), 1),
+            }
+            sizes = {
+                "learned.radius": laws[law],
+                "learned.radius_distribution": "lognormal",
+                "learned.density": count_matched(learned_preset, laws[law], train_density, per_pixel, window),
+            }
+            trial = load_preset_dict(learned_preset, name, sizes | packing | {"learned.distinct": 4})  # 4 shapes: quick
+            pop = population(generated_labels(trial, max(items // 4, 2), seed=10_000))
+            score = abs(pop["touching"] - train_touching) + abs(pop["density"] - train_density)
+            score += ks_2samp(pop["nearest"], train_nearest).statistic
+            if chosen is None or score < chosen[2]:
+                chosen = (sizes, packing, score, law)
+        own_sizes, calibrated = chosen[:2]
         presets["learned-fit-sizes"] = load_preset_dict(learned_preset, name, calibrated)
-        presets["learned"] = load_preset_dict(presets["learned-fit-sizes"], name, own_sizes)
+        presets["learned"] = load_preset_dict(learned_preset, name, own_sizes | calibrated)
         presets["learned-any"] = load_preset_dict(presets["learned"], name, {"learned.specimen": "any"})
         row = {
+            "window": window,
+            "items": items,
             "real_objects": len(real["area"]),
             "train_touching": train_touching,
             "learned_specimen": presets["learned"]["learned"]["specimen"],
-            "learned_touching": chosen[0],
-            "learned_gap": chosen[1],
+            "learned_packing": calibrated,
+            "calibration_score": chosen[2],
+            "learned_size_law": chosen[3],
             "learned_radius": own_sizes["learned.radius"],
+            "learned_density": own_sizes["learned.density"],
             "fit_radius": list(fitted["nuclei"]["radius"]),
         }
         row["real_population"] = {k: v for k, v in real_population.items() if k != "nearest"}
         for arm in ARMS:
-            started = time.process_time()
-            arm_labels = generated_labels(presets[arm], args.items)
-            seconds = (time.process_time() - started) / args.items
-            features = object_features(arm_labels)
-            pop = population(arm_labels)
-            row[arm] = {
-                "objects": len(features["area"]),
-                "ks": {k: float(ks_2samp(features[k], real[k]).statistic) for k in SHAPE_FEATURES},
-                "touching": pop["touching"],
-                "density": pop["density"],
-                "ks_nearest": float(ks_2samp(pop["nearest"], real_population["nearest"]).statistic),
-                "cpu_seconds_per_item": seconds,
-            }
-            print(name, arm, json.dumps(row[arm]["ks"]), flush=True)
+            runs = [compare(presets[arm], items, 1000 * int(seed), real, real_population) for seed in seeds]
+            row[arm] = {key: _mean([run[key] for run in runs]) for key in runs[0]} | {"seeds": runs}
+            print(name, arm, json.dumps({k: row[arm][k] for k in ("ks", "ks_nearest", "touching")}), flush=True)
         results["specimens"][name] = row
     results["cost"] = cost(args.cost_items) if args.cost_items else {}
     results["load_average_end"] = os.getloadavg()
@@ -195,6 +224,53 @@ def main():
     write_text(args.out / "learned_masks.json", json.dumps(results, indent=2, default=float) + "\n")
     write_text(args.out / "learned_masks.md", table(results))
     print(table(results))
+
+
+def count_matched(preset, radius, density, per_pixel, window):
+    """The ``learned.density`` at which the lognormal `radius` law gives `per_pixel` objects per pixel of `window`.
+
+    `density` (the training images' labelled fraction) gives the count of the law's mean
+    size; the objects per pixel of the training images decide it instead, since the
+    nearest-neighbour distances follow the count.
+    """
+    law = {
+        "radius": radius,
+        "radius_distribution": "lognormal",
+        "mitotic_fraction": preset["learned"]["mitotic_fraction"],
+    }
+    count = LearnedRecipe(density=density, **law).resolve(window)["count"]
+    return round(float(min(density * per_pixel * np.prod(window) / count, 0.6)), 3)
+
+
+def robust_lognormal(radii):
+    """The 5th and 95th percentiles of the lognormal with the median and quartiles of `radii` (a size law)."""
+    low, median, high = np.log(np.percentile(radii, [25, 50, 75]))
+    sigma = (high - low) / (2 * ndtri(0.75))
+    return np.exp(median + np.array([-1, 1]) * ndtri(0.95) * sigma).round(2).tolist()
+
+
+def compare(preset, items, seed, real, real_population):
+    """Shape KS statistics and population figures of `items` of `preset` drawn from `seed`, against the real ones."""
+    started = time.process_time()
+    arm_labels = generated_labels(preset, items, seed=seed)
+    seconds = (time.process_time() - started) / items
+    features = object_features(arm_labels)
+    pop = population(arm_labels)
+    return {
+        "objects": len(features["area"]),
+        "ks": {k: float(ks_2samp(features[k], real[k]).statistic) for k in SHAPE_FEATURES},
+        "touching": pop["touching"],
+        "density": pop["density"],
+        "ks_nearest": float(ks_2samp(pop["nearest"], real_population["nearest"]).statistic),
+        "cpu_seconds_per_item": seconds,
+    }
+
+
+def _mean(values):
+    """The mean of numbers, or of dicts of numbers key by key."""
+    if isinstance(values[0], dict):
+        return {key: _mean([v[key] for v in values]) for key in values[0]}
+    return float(np.mean(values))
 
 
 def compare_samplers(args):
@@ -295,12 +371,20 @@ def table(results):
             r = row[arm]
             best = {k: min(row[a]["ks"][k] for a in ARMS) for k in SHAPE_FEATURES}
             cells = [f"**{r['ks'][k]:.3f}**" if r["ks"][k] == best[k] else f"{r['ks'][k]:.3f}" for k in SHAPE_FEATURES]
+            nearest = [run["ks_nearest"] for run in r["seeds"]]
+            spread = f" ± {np.std(nearest):.3f}" if len(nearest) > 1 else ""
             lines.append(
-                f"| {name} | {arm} ({r['objects']}) | "
+                f"| {name} | {arm} ({r['objects']:.0f}) | "
                 + " | ".join(cells)
-                + f" | {r['ks_nearest']:.3f} | {r['touching']:.2f} | {r['density']:.2f} |"
+                + f" | {r['ks_nearest']:.3f}{spread} | {r['touching']:.2f} | {r['density']:.2f} |"
             )
     lines.append("")
+    for name, row in results["specimens"].items():
+        packing = ", ".join(f"{k.split('.')[1]} {v}" for k, v in row["learned_packing"].items())
+        lines.append(
+            f"- {name}: {row['items']} items of {row['window'][0]}x{row['window'][1]} per seed; learned radius "
+            f"{row['learned_radius']} ({row['learned_size_law']}), density {row['learned_density']}, {packing}"
+        )
     for preset, c in results["cost"].items():
         lines.append(
             f"- {preset}: sketch {c['sketch_cpu_seconds']:.2f} CPU s, whole item {c['item_cpu_seconds']:.2f} CPU s"

@@ -19,8 +19,16 @@ scored by AP@0.5 on the specimen's held-out real images), run on every specimen 
   by its model trained on every specimen but the one scored
   (``scripts/train_broad_model.py --without NAME --out BROAD_MODELS/without-NAME``);
 - ``learned`` (not run by default): ``nuclei-2d-learned``, masks drawn by the mask model;
+- ``PATH.yaml`` (not run by default): ``generate`` of any preset file, e.g. a candidate
+  preset before it is bundled (made once, under OUT/shared, like ``nuclei-2d``);
 - ``fit-sketches``: sketches of the preset ``synthscope fit`` makes from the training
   labels, not refined;
+- ``fit`` and ``learned-fit`` (not run by default): that fitted preset refined as
+  ``nuclei-2d-learned`` refines (by the bundled model, trained on cells3d), its objects
+  drawn by the rule-based ``nuclei`` generator (``fit``) or by the mask model of the
+  specimen's class (``learned-fit``: `synthscope.phantoms.learned.as_learned`, touching
+  and gap as `PACKING`), to compare the two generators on every specimen with all else
+  equal;
 - ``ellipses+KEY`` (not run by default; e.g. ``ellipses+render.texture``): the naive
   baseline with one of its switched-off features (a key of `NAIVE`) as the fit set it,
   to find which feature of the sketches misleads a segmenter;
@@ -56,6 +64,9 @@ from synthscope.adapt import BASE, adapt
 from synthscope.diffusion import load_denoiser
 from synthscope.evaluate import downstream_benchmark
 from synthscope.io import read_dataset, write_text
+from synthscope.phantoms import load_preset
+from synthscope.phantoms.learned import as_learned
+from synthscope.phantoms.mask_model import model_specimens
 from synthscope.pipeline import generate
 from synthscope.sample_data import SPECIMENS
 
@@ -90,8 +101,17 @@ NAIVE = {
     "refine.model": None,
 }
 SEED = 1000  # base seed of every generated data set
+# Touching share and gap of `learned-fit`: benchmarks/learned_masks.py's calibration on each training split.
+PACKING = {
+    "cells3d": {"touching": 0.1, "gap": 2},
+    "hela": {"touching": 0.0, "gap": 2},
+    "cho": {"touching": 0.1, "gap": 3},
+}
 # Arm and specimen pairs whose refinement model was trained on that specimen's training images.
-SEEN = {("cells3d", "nuclei-2d"), ("cells3d", "broad@refine.model=nuclei-fluo-2d@refine.condition=null")}
+SEEN = {
+    ("cells3d", arm)
+    for arm in ("nuclei-2d", "broad@refine.model=nuclei-fluo-2d@refine.condition=null", "learned", "fit", "learned-fit")
+}
 
 
 def main():
@@ -163,8 +183,8 @@ def _source(arm, specimen, train, folder, args):
             raise SystemExit(f"{model}: make it with scripts/train_broad_model.py --without {specimen.name}")
         settings = {"refine.model": str(model.resolve())} | changes
         return _pairs(generate("nuclei-2d-broad", count=args.count, out=made_in, rng=SEED, settings=settings)), {}
-    if kind in SHARED:
-        preset, settings = SHARED[kind]
+    if kind in SHARED or kind.endswith(".yaml"):
+        preset, settings = SHARED.get(kind, (Path(kind), {}))
         shared = args.out / "shared" / _file_name(arm)
         made = generate(preset, count=args.count, out=shared, rng=SEED, settings=settings | changes)
         return _pairs(made), {}
@@ -177,6 +197,16 @@ def _source(arm, specimen, train, folder, args):
         data = _pairs(generate(preset, count=args.count, out=made_in, rng=SEED, settings=changes))
         costs = {"adapt_seconds": record["seconds"], "adapt_cpu_seconds": record["cpu_seconds"]}
         return data, {**costs, "generate_seconds_per_item": (time.perf_counter() - started) / args.count}
+    if kind in ("fit", "learned-fit"):  # the same fitted preset, refined as nuclei-2d-learned refines
+        fitted = yaml.safe_load(preset.read_text())
+        if kind == "learned-fit":
+            model = load_preset(SHARED["learned"][0])["learned"]["model"]
+            own = specimen.name if specimen.name in model_specimens(model) else "any"
+            fitted = as_learned(fitted, model=model, specimen=own, **PACKING.get(specimen.name, {}))
+        fitted["refine"] = load_preset(SHARED["learned"][0])["refine"]
+        preset = folder / f"{_file_name(arm)}.yaml"
+        write_text(preset, yaml.safe_dump(fitted, sort_keys=False))
+        return _pairs(generate(preset, count=args.count, out=made_in, rng=SEED, settings=changes)), {}
     if kind.startswith("ellipses+"):  # the naive baseline with one feature of the fitted preset back
         settings = {key: value for key, value in NAIVE.items() if key != kind.removeprefix("ellipses+")}
     else:

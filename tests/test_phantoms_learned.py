@@ -8,7 +8,8 @@ from skimage.draw import disk, ellipse
 
 from synthscope.diffusion import build_denoiser, save_denoiser, train_denoiser
 from synthscope.errors import InputError
-from synthscope.phantoms import load_preset, sketch_item
+from synthscope.item import Item
+from synthscope.phantoms import load_preset, render, sketch_item
 from synthscope.phantoms.compose import GAP, compose
 from synthscope.phantoms.learned import LearnedRecipe, as_learned, learned
 from synthscope.phantoms.mask_model import (
@@ -190,6 +191,26 @@ def test_learned_items_from_the_bundled_model():
     assert shared.labels.max() == 30
 
 
+def test_learned_out_of_plane_objects_are_unlabelled_dimmer_and_rendered_as_light():
+    options = dict(count=20, radius=(6, 9), brightness=0.4, mitotic_fraction=0, rng=0)
+    item = learned((128, 128), out_of_plane=0.5, out_of_plane_brightness=0.5, **options)
+    beyond = item.masks["out_of_plane"]
+    assert item.labels.max() == 10 and beyond.max() == 10  # half of the 20 objects, each in one of the two
+    assert not ((item.labels > 0) & (beyond > 0)).any()
+    assert all(r["defocus"] == 0 and r["brightness"] == 0.4 for r in item.metadata["objects"])
+    assert all(1.2 <= r["defocus"] <= 2.5 and r["brightness"] == 0.2 for r in item.metadata["out_of_plane"])
+    assert "out_of_plane" not in learned((128, 128), **options).masks
+    dark = Item(labels=item.labels, axes="YX", metadata={"objects": item.metadata["objects"]})
+    picture = {
+        name: render(it, background=0.1, photons=1e6, read_noise=0, rng=0)
+        for name, it in (("with", item), ("dark", dark))
+    }
+    excess = picture["with"] - picture["dark"]
+    assert 0.05 < excess[beyond > 0].mean() < 0.2  # their light on the background, blurred below its 0.2
+    with pytest.raises(InputError, match="out_of_plane applies to 2D images"):
+        learned((16, 64, 64), count=3, radius=5, out_of_plane=0.3)
+
+
 def test_recipe_checks_and_presets():
     assert LearnedRecipe().resolve((128, 128))["count"] == LearnedRecipe(density=0.35).resolve((128, 128))["count"]
     assert (
@@ -212,12 +233,18 @@ def test_recipe_checks_and_presets():
         with pytest.raises(InputError, match=message):
             call()
     item = sketch_item(load_preset("nuclei-2d-learned", settings={"shape": [96, 96]}), rng=0)
-    assert item.metadata["generator"] == "learned" and item.sketch.dtype == np.float32 and item.labels.max() > 5
+    assert item.metadata["generator"] == "learned" and item.sketch.dtype == np.float32
+    assert item.labels.max() + item.masks["out_of_plane"].max() > 5  # with unlabelled out-of-plane nuclei
     assert item.metadata["mask_model"]["specimen"] == "cells3d"
     with pytest.raises(InputError, match="learned.specimen must be one of"):
         load_preset("nuclei-2d-learned", settings={"learned.specimen": "yeast"})
     item = sketch_item(load_preset("nuclei-3d-learned", settings={"shape": [12, 48, 48]}), rng=0)
     assert item.labels.ndim == 3 and item.labels.max() > 0
+    rule_based = load_preset("nuclei-2d")
+    carried = as_learned(rule_based)["learned"]  # the unlabelled out-of-plane nuclei come along
+    density = rule_based["nuclei"]["density"]
+    assert carried["out_of_plane"] == rule_based["nuclei"]["out_of_plane"] and carried["density"] == density
+    assert as_learned(rule_based, out_of_plane=0)["learned"]["density"] < density  # without them: the labelled one
     converted = as_learned(load_preset("nuclei-2d-broad"))
     assert all(not key.startswith("nuclei.") for key in converted.get("vary", {}))
     with pytest.raises(InputError, match="nuclei generator"):

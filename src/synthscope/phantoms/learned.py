@@ -30,7 +30,15 @@ from synthscope.phantoms.mask_model import (
     model_specimens,
     sample_masks,
 )
-from synthscope.phantoms.nuclei import DEFAULT_DENSITY, MITOTIC_SIZE, RADIUS_DISTRIBUTIONS, NucleiRecipe, draw_radius
+from synthscope.phantoms.nuclei import (
+    DEFAULT_DENSITY,
+    MITOTIC_SIZE,
+    OUT_OF_PLANE_HEIGHT,
+    RADIUS_DISTRIBUTIONS,
+    NucleiRecipe,
+    draw_radius,
+    split_out_of_plane,
+)
 from synthscope.phantoms.placement import region_mask
 from synthscope.phantoms.recipe import Recipe, choice, number, pair
 
@@ -42,7 +50,17 @@ SIZE_KEYS = ("shape", "spacing", "scale", "radius", "lognormal")  # what the rad
 DECODE_TRIES = 4  # sampled shapes tried for one object before it is left out
 MITOTIC_BRIGHTNESS = 0.95  # as `synthscope.phantoms.nuclei` draws mitotic nuclei
 #: the parameters `learned` shares with `synthscope.phantoms.nuclei` (`as_learned` carries them over)
-SHARED_KEYS = ("count", "density", "radius", "radius_distribution", "mitotic_fraction", "brightness", "region")
+SHARED_KEYS = (
+    "count",
+    "density",
+    "radius",
+    "radius_distribution",
+    "mitotic_fraction",
+    "brightness",
+    "out_of_plane",
+    "out_of_plane_brightness",
+    "region",
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -78,6 +96,15 @@ class LearnedRecipe(Recipe):
         Fraction of objects drawn as mitotic: radius x0.6, brightness 0.95.
     brightness : float or (float, float)
         Range of the sketch intensity of the other objects, read by `render`.
+    out_of_plane : float or (float, float)
+        2D only: fraction of the objects, in [0, 0.9], that lie wholly above or below the
+        imaged section, as `synthscope.phantoms.nuclei` draws them: shapes of the same
+        model, packed with the others, not labelled (``masks["out_of_plane"]``), at a
+        relative height ``h`` uniform in (1.2, 2.5) that `render` blurs them by. A range
+        draws each image's fraction from it. They count towards `count` and `density`.
+    out_of_plane_brightness : float or (float, float)
+        Range, in [0, 1], of the brightness of an out-of-plane object relative to its
+        brightness in focus.
     touching : float
         Probability that an object is placed in contact with an earlier one (see
         `synthscope.phantoms.compose`); objects placed later may touch it too, so the
@@ -90,6 +117,9 @@ class LearnedRecipe(Recipe):
         placed (0: uniformly).
     cluster_distance : float, optional
         Length scale of the clustering (pixels); the mean radius by default.
+    min_distance : float
+        Least distance between the centres of any two objects, in pixels of the last axis
+        (0: none; see `synthscope.phantoms.compose.compose`).
     steps : int
         Network evaluations of the mask model per batch of masks, in [1, 50].
     sampler : {"ddpm", "dpm", "ddim"}
@@ -125,10 +155,13 @@ class LearnedRecipe(Recipe):
     lift: str = choice("ellipsoid", LIFTS)
     mitotic_fraction: float = number(0.05, low=0, high=1)
     brightness: float | tuple[float, float] = pair((0.35, 0.8), low=0, high=1)
+    out_of_plane: float | tuple[float, float] = pair(0.0, low=0, high=0.9)
+    out_of_plane_brightness: float | tuple[float, float] = pair((0.4, 0.8), low=0, high=1)
     touching: float = number(0.3, low=0, high=1)
     gap: int = number(GAP, low=1, integer=True)
     clustering: float = number(0.0, low=0, high=1)
     cluster_distance: float | None = number(None, low=0, low_open=True)
+    min_distance: float = number(0.0, low=0)
     steps: int = number(20, low=1, high=50, integer=True)
     sampler: str = choice("ddpm", SAMPLERS)
     smoothing: float = number(SMOOTHING, low=0, high=3)
@@ -156,10 +189,12 @@ class LearnedRecipe(Recipe):
         Raises
         ------
         InputError
-            For a bad shape or spacing, a radius too large for the shape, or more objects
-            than can fit.
+            For a bad shape or spacing, a radius too large for the shape, out-of-plane
+            objects in a volume, or more objects than can fit.
         """
         shape = check.check_shape(shape)
+        if np.any(self.out_of_plane) and len(shape) != 2:
+            raise InputError(f"out_of_plane applies to 2D images (sections of a volume); use 0 for shape {shape}")
         size_law = NucleiRecipe(count=1, radius=self.radius, radius_distribution=self.radius_distribution)
         p = dict(self.to_dict(), **{k: v for k, v in size_law.resolve(shape, spacing).items() if k in SIZE_KEYS})
         p["region"] = region_mask(self.region, shape)
@@ -209,7 +244,10 @@ def learned(
         ``labels`` (uint16, uint32 above 65,535 objects; ids 1..N in placement order,
         largest objects first), ``spacing``, and ``metadata``: ``objects`` (id, center,
         radius, area, brightness, mitotic, touching, and height in 3D) and ``mask_model``
-        (the model's name as given and the sha256 of its weights).
+        (the model's name as given and the sha256 of its weights). With `out_of_plane`,
+        ``masks["out_of_plane"]`` (the out-of-plane objects numbered 1..M), their records
+        in ``metadata["out_of_plane"]`` and a ``defocus`` in every record (``h``, 0 in
+        the section), as `synthscope.phantoms.nuclei` returns them.
 
     Raises
     ------
@@ -222,6 +260,9 @@ def learned(
     >>> item = learned((96, 96), count=10, radius=(6, 9), rng=0)
     >>> item.axes, int(item.labels.max()), sorted(item.metadata["objects"][0])[:4]
     ('YX', 10, ['area', 'brightness', 'center', 'id'])
+    >>> item = learned((96, 96), count=10, radius=(6, 9), out_of_plane=0.4, rng=0)
+    >>> int(item.labels.max()), int(item.masks["out_of_plane"].max())
+    (6, 4)
     """
     recipe = LearnedRecipe.of(recipe, **params)
     p = recipe.resolve(shape, spacing)
@@ -230,6 +271,9 @@ def learned(
     count, ndim = p["count"], len(p["shape"])
     mitotic = rng.random(count) < p["mitotic_fraction"]
     radii = np.array([draw_radius(p, rng) for _ in range(count)]) * np.where(mitotic, MITOTIC_SIZE, 1)
+    beyond = np.zeros(count, bool)  # wholly above or below the section: drawn, not labelled
+    if p["out_of_plane"][1]:
+        beyond[rng.choice(count, round(rng.uniform(*p["out_of_plane"]) * count), replace=False)] = True
     order = np.argsort(-radii, kind="stable")  # the largest first: they need the most room
     shapes = sample_masks(
         model,
@@ -264,6 +308,7 @@ def learned(
         gap=p["gap"],
         clustering=p["clustering"],
         cluster_distance=p["cluster_distance"],
+        min_distance=p["min_distance"],
         region=p["region"],
         scale=p["scale"],
         rng=rng,
@@ -275,6 +320,10 @@ def learned(
         index, height = drawn[record.pop("mask")]
         brightness = MITOTIC_BRIGHTNESS if mitotic[index] else rng.uniform(*p["brightness"])
         extra = {"height": round(height, 3)} if ndim == 3 else {}
+        if p["out_of_plane"][1]:
+            defocus = rng.uniform(*OUT_OF_PLANE_HEIGHT) if beyond[index] else 0.0
+            brightness *= rng.uniform(*p["out_of_plane_brightness"]) if beyond[index] else 1.0
+            extra["defocus"] = round(defocus, 3)
         records.append(
             {
                 **record,
@@ -290,35 +339,44 @@ def learned(
         "objects": records,
         "mask_model": {"name": p["model"], "specimen": p["specimen"], "sha256": model.source["sha256"]},
     }
-    return Item(labels=labels, axes=axes, spacing=check.spacing_dict(p["spacing"], axes), metadata=metadata)
+    masks = {}
+    if p["out_of_plane"][1]:
+        labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = split_out_of_plane(
+            labels, records
+        )
+    return Item(
+        labels=labels, axes=axes, spacing=check.spacing_dict(p["spacing"], axes), masks=masks, metadata=metadata
+    )
 
 
 def as_learned(preset: dict, **params) -> dict:
     """Return a copy of the ``nuclei`` `preset` (a dict) that draws its objects with `learned`.
 
-    The parameters both generators have (`SHARED_KEYS`: count or density, sizes, mitotic
-    share, brightness, region) carry over, and so do the sketch, the refinement and the
-    ``vary`` keys of those parameters; `params` set further fields of `LearnedRecipe`. A
-    density is the labelled one: it loses the mean share of unlabelled out-of-plane nuclei
-    (``nuclei.out_of_plane``), which `learned` does not draw. The refinement must not need
-    what only ``nuclei`` makes (``condition: mask+out_of_plane``).
+    The parameters both generators have (`SHARED_KEYS`: count or density, sizes,
+    unlabelled out-of-plane nuclei, mitotic share, brightness, region) carry over, and so
+    do the sketch, the refinement and the ``vary`` keys of those parameters; `params` set
+    further fields of `LearnedRecipe` or replace carried ones. With ``out_of_plane=0`` in
+    `params`, a density is the labelled one: it loses the preset's mean share of
+    out-of-plane nuclei.
 
     Examples
     --------
     >>> from synthscope.phantoms import load_preset
     >>> preset = as_learned(load_preset("nuclei-2d"), touching=0.2)
     >>> preset["generator"], preset["learned"]["radius"], preset["learned"]["density"], preset["learned"]["touching"]
-    ('learned', [9.71, 14.2], 0.271, 0.2)
+    ('learned', [9.71, 14.2], 0.493, 0.2)
+    >>> preset["learned"]["out_of_plane"], as_learned(load_preset("nuclei-2d"), out_of_plane=0)["learned"]["density"]
+    ([0.0, 0.9], 0.271)
     """
     if preset.get("generator") != "nuclei":
         raise InputError(f"as_learned: expected a preset of the nuclei generator, got {preset.get('generator')!r}")
     converted = {k: v for k, v in preset.items() if k not in ("nuclei", "name")}
     converted["generator"] = "learned"
-    section = {k: v for k, v in preset["nuclei"].items() if k in SHARED_KEYS}
+    section = {k: v for k, v in preset["nuclei"].items() if k in SHARED_KEYS} | params
     beyond = np.mean(preset["nuclei"].get("out_of_plane", 0.0))
-    if "density" in section and beyond:  # `learned` labels every object it draws
-        section["density"] = round(section["density"] * (1 - float(beyond)), 3)
-    converted["learned"] = section | params
+    if "density" in section and "density" not in params and beyond and not np.any(section.get("out_of_plane", 0)):
+        section["density"] = round(section["density"] * (1 - float(beyond)), 3)  # every object drawn is labelled
+    converted["learned"] = section
     if preset.get("vary"):
         converted["vary"] = {
             f"learned.{key[7:]}" if key.startswith("nuclei.") else key: value

@@ -175,6 +175,8 @@ def train_mask_model(
     batch_size: int = 32,
     lr: float = 5e-4,
     radius: float = CROP_RADIUS,
+    prediction_type: str = "epsilon",
+    beta_schedule: str = "linear",
     checkpoint_dir=None,
     rng: check.Rng = 0,
     callback=None,
@@ -202,6 +204,9 @@ def train_mask_model(
         Crops per step; AdamW learning rate.
     radius : float
         The equivalent radius the crops were scaled to (recorded for `decode`).
+    prediction_type, beta_schedule : str
+        What the network predicts and the training noise schedule, as
+        `synthscope.diffusion.DenoiserConfig` names them.
     checkpoint_dir : path-like, optional
         Checkpoints every 500 steps; a run in the same folder resumes where it stopped.
     rng : int or numpy.random.Generator
@@ -248,6 +253,8 @@ def train_mask_model(
             attention_levels=(False,) * len(channels),
             patch_size=size,
             condition_channels=len(specimens),
+            prediction_type=prediction_type,
+            beta_schedule=beta_schedule,
         )
     stats = train_denoiser(
         model,

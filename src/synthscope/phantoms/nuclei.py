@@ -295,7 +295,7 @@ def nuclei(
     axes = "ZYX"[-len(shape) :]
     metadata, masks = {"generator": "nuclei", "objects": records}, {}
     if p["out_of_plane"][1]:
-        labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = _split_out_of_plane(
+        labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = split_out_of_plane(
             labels, records
         )
     return Item(
@@ -390,7 +390,7 @@ def _optional(p, **keys):
     return {k: v for k, v in keys.items() if wanted[k]}
 
 
-def _split_out_of_plane(labels, records):
+def split_out_of_plane(labels, records):
     """Move the nuclei beyond the section (``defocus > 1``) out of `labels`.
 
     Returns the labels of the section and of the out-of-plane nuclei, each numbered
