@@ -271,8 +271,9 @@ def learned(
     count, ndim = p["count"], len(p["shape"])
     mitotic = rng.random(count) < p["mitotic_fraction"]
     radii = np.array([draw_radius(p, rng) for _ in range(count)]) * np.where(mitotic, MITOTIC_SIZE, 1)
-    beyond = np.zeros(count, bool)  # wholly above or below the section: drawn, not labelled
-    if p["out_of_plane"][1]:
+    split = p["out_of_plane"][1] > 0  # some objects may lie wholly above or below the section
+    beyond = np.zeros(count, bool)  # those objects: drawn, not labelled
+    if split:
         beyond[rng.choice(count, round(rng.uniform(*p["out_of_plane"]) * count), replace=False)] = True
     order = np.argsort(-radii, kind="stable")  # the largest first: they need the most room
     shapes = sample_masks(
@@ -320,7 +321,7 @@ def learned(
         index, height = drawn[record.pop("mask")]
         brightness = MITOTIC_BRIGHTNESS if mitotic[index] else rng.uniform(*p["brightness"])
         extra = {"height": round(height, 3)} if ndim == 3 else {}
-        if p["out_of_plane"][1]:
+        if split:
             defocus = rng.uniform(*OUT_OF_PLANE_HEIGHT) if beyond[index] else 0.0
             brightness *= rng.uniform(*p["out_of_plane_brightness"]) if beyond[index] else 1.0
             extra["defocus"] = round(defocus, 3)
@@ -340,7 +341,7 @@ def learned(
         "mask_model": {"name": p["model"], "specimen": p["specimen"], "sha256": model.source["sha256"]},
     }
     masks = {}
-    if p["out_of_plane"][1]:
+    if split:
         labels, masks["out_of_plane"], metadata["objects"], metadata["out_of_plane"] = split_out_of_plane(
             labels, records
         )
