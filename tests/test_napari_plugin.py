@@ -277,6 +277,23 @@ def test_the_shape3d_widget_predicts_one_chosen_cell(make_napari_viewer, qtbot, 
     assert list(_layers(viewer)["cells 3D"].features["index"]) == [3]
 
 
+def test_the_shape3d_widget_completes_one_chosen_cut_cell_by_the_size_of_all_cells(make_napari_viewer, qtbot, nuclei):
+    from synthscope.shape3d import predict
+    from synthscope.shape3d.cells import complete_at_edge
+
+    labels = nuclei.labels
+    at_edge = sorted(set(np.unique(np.r_[labels[[0, -1]].ravel(), labels[:, [0, -1]].ravel()])) - {0})
+    cut = int(next(i for i in at_edge if complete_at_edge(labels == i)[1] == 0))  # no ellipse: needs the size
+    viewer = make_napari_viewer()
+    form = _shape_inputs(viewer, nuclei)
+    form["label"].value, form["ensemble"].value, form["steps"].value = cut, 1, 2
+    form["predict"].native.click()
+    qtbot.waitUntil(lambda: "cells 3D" in _layers(viewer), timeout=60_000)
+    chosen = _layers(viewer)["cells 3D"].features["volume"][0]
+    among_all = predict(nuclei.picture, labels, ensemble=1, steps=2, spacing=(0.52, 0.52, 0.52)).features
+    assert chosen == pytest.approx(next(row["volume"] for row in among_all if row["label"] == cut), rel=1e-6)
+
+
 @pytest.mark.parametrize(
     ("label", "rgb", "message"),
     [(99, False, "cells': has no label 99"), (0, True, "expected a 2D single-channel layer")],

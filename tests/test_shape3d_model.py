@@ -95,13 +95,15 @@ def test_a_sliver_at_the_edge_is_predicted_at_the_size_of_the_images_other_objec
         labels[(yy - cy) ** 2 + (xx - cx) ** 2 <= 11**2] = label
     image = np.where(labels > 0, 200.0, 20.0)
     volumes = {}
-    for name, objects in (("with others", labels), ("alone", np.where(labels == 3, labels, 0))):
-        result = predict(image, objects, model=trained[0], ensemble=2, steps=3)
+    alone = np.where(labels == 3, labels, 0)
+    for name, objects, diameter in (("with others", labels, None), ("alone", alone, None), ("told", alone, 22.0)):
+        result = predict(image, objects, model=trained[0], ensemble=2, steps=3, diameter=diameter)
         volumes[name] = {row["label"]: row["volume"] for row in result.features}
     whole = np.mean([volumes["with others"][1], volumes["with others"][2]])
     assert 0.4 < volumes["with others"][3] / whole < 2.5  # completed by the circle of the others' size
     assert volumes["alone"][3] < 0.3 * whole  # no other object, no circle: the sliver's own size
     assert volumes["with others"][3] > 10 * volumes["alone"][3]
+    assert 0.4 < volumes["told"][3] / whole < 2.5  # the diameter given instead of measured
 
 
 def test_predict_refuses_bad_input_before_any_work(trained):
@@ -112,6 +114,8 @@ def test_predict_refuses_bad_input_before_any_work(trained):
         predict(np.zeros((4, 20, 20)), np.zeros((4, 20, 20), np.uint16), model=model)
     with pytest.raises(InputError, match="square"):
         predict(np.zeros((20, 20)), np.ones((20, 20), np.uint16), model=model, spacing=(1, 1, 2))
+    with pytest.raises(InputError, match="diameter"):
+        predict(np.zeros((20, 20)), np.ones((20, 20), np.uint16), model=model, diameter=0.0)
     not_a_shape_model = Denoiser(dataclasses.replace(SHAPE_MODEL, condition_channels=1))
     with pytest.raises(InputError, match="not a shape model"):
         predict(np.zeros((20, 20)), np.ones((20, 20), np.uint16), model=not_a_shape_model)
@@ -130,7 +134,7 @@ def test_the_cli_trains_from_yaml_and_writes_every_output(trained, capsys, tmp_p
     write_image(tmp_path / "mask.tif", labels, axes="YX")
     out = tmp_path / "out"
     arguments = ["shape3d", tmp_path / "image.tif", tmp_path / "mask.tif", "--out", out, "--model", model_folder]
-    code, _, err = run(capsys, *arguments, "--ensemble", "2", "--steps", "2", "--z-spacing", "2")
+    code, _, err = run(capsys, *arguments, "--ensemble", "2", "--steps", "2", "--z-spacing", "2", "--diameter", "12")
     assert code == 0, err
     volume = read_image(out / "labels.tif")
     assert volume.axes == "ZYX" and volume.data.shape[1:] == (40, 40) and set(np.unique(volume.data)) == {0, 1, 2}

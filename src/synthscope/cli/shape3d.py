@@ -18,6 +18,13 @@ def shape3d(
     z_spacing: float = typer.Option(
         None, "--z-spacing", min=0, help="Plane spacing of the output (um); default the pixel size."
     ),
+    diameter: float = typer.Option(
+        None,
+        "--diameter",
+        min=0,
+        help="Equivalent diameter (pixels) of a whole object, to complete those cut by the edge;"
+        " default: the median of the objects away from the edge.",
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampling noise."),
     axes: str = AXES,
 ):
@@ -43,6 +50,7 @@ def shape3d(
             ensemble=ensemble,
             steps=steps,
             spacing=(z_spacing or pixel, pixel, pixel),
+            diameter=diameter,
             rng=seed,
             callback=callback,
         )

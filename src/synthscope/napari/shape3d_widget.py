@@ -6,7 +6,9 @@ place (the volume `predict` returns: its middle plane is the 2D section and lies
 on the 2D layers), the ensemble's per-voxel variance as an Image layer, and the per-cell
 features with their ensemble spread, as that Labels layer's ``features`` (shown on hover)
 and in a table in the widget. The input is checked and the model loaded on the GUI thread;
-the prediction runs in a napari thread worker (`synthscope.napari.running`). napari, Qt and
+the prediction runs in a napari thread worker (`synthscope.napari.running`). A cell cut
+by the image's edge is completed by the typical size of all the layer's cells, also when
+one cell is chosen. napari, Qt and
 magicgui are imported inside `shape3d_widget`.
 """
 
@@ -14,6 +16,7 @@ import numpy as np
 
 from synthscope.errors import InputError
 from synthscope.shape3d import predict
+from synthscope.shape3d.cells import typical_diameter
 from synthscope.shape3d.model import load_shape_model
 
 #: The model the widget proposes.
@@ -102,6 +105,7 @@ def shape3d_widget(napari_viewer=None):
         pixel = tuple(float(s) for s in image_layer.scale)
         spacing = (z_spacing.value or pixel[1], *pixel)
         options = {"model": shape_model, "ensemble": ensemble.value, "steps": steps.value, "rng": seed.value}
+        options["diameter"] = typical_diameter(np.asarray(labels_layer.data))  # of every cell, not the chosen one
 
         def compute(callback):
             return predict(picture, cells, spacing=spacing, callback=callback, **options)

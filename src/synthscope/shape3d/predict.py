@@ -64,6 +64,7 @@ def predict(
     ensemble: int = 5,
     steps: int = 20,
     spacing=None,
+    diameter: float | None = None,
     rng: int = 0,
     bf16: bool | None = None,
     callback: Callable[..., None] | None = None,
@@ -75,8 +76,7 @@ def predict(
     and the shapes are resampled into a volume whose planes are `spacing`'s z apart. An
     object cut by the image's edge is completed beyond it first
     (`synthscope.shape3d.cells.complete_at_edge`: an ellipse fitted to its boundary, or the
-    circle of the median equivalent diameter of the objects away from the edge), and its
-    predicted shape is cut at the edge.
+    circle of the typical object's diameter), and its predicted shape is cut at the edge.
 
     Parameters
     ----------
@@ -94,6 +94,12 @@ def predict(
     spacing : None, float, sequence or dict
         Voxel size ``(Z, Y, X)`` in um of the output volume; Y and X are the image's
         pixel size and must be equal. 1 um everywhere when None.
+    diameter : float, optional
+        Equivalent diameter (pixels) of a typical whole object, which completes the
+        objects cut by the image's edge. When None, that of `labels`
+        (`synthscope.shape3d.cells.typical_diameter`: the median over the objects away
+        from the edge; none when every object touches it). Give it when `labels` holds
+        only some of the image's objects, e.g. one chosen cell.
     rng : int
         Object i's ensemble is drawn with the seed ``rng + label``.
     bf16 : bool, optional
@@ -128,10 +134,13 @@ def predict(
     if spacing[1] != spacing[2]:
         raise InputError(f"spacing: Y and X must be equal (square pixels), got {spacing[1:]}")
     check_number(ensemble, "ensemble", low=1, high=64, integer=True)
+    if diameter is not None:
+        check_number(diameter, "diameter", low=0, low_open=True)
     model = model if isinstance(model, Denoiser) else load_shape_model(model)
     size = model.config.patch_size[0]
     z_ratio = spacing[0] / spacing[2]
-    diameter = typical_diameter(labels)  # completes the sections cut by the image's edge
+    if diameter is None:
+        diameter = typical_diameter(labels)  # completes the sections cut by the image's edge
     inputs = {i: grid_input(image, labels == i, size=size, diameter=diameter) for i in ids}
     depth = max(int(np.ceil(size / (frame.scale * z_ratio))) for _, _, frame in inputs.values()) | 1
     shape = (depth, *image.shape)
