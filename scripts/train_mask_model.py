@@ -1,13 +1,16 @@
 """Train the specimen-conditioned mask model of the `learned` generator on the real nuclei training splits.
 
     OMP_NUM_THREADS=1 python scripts/train_mask_model.py --out runs/learned/mask-model \
-        [--steps 5000] [--batch-size 32] [--dropout 0.25] [--model-dir src/synthscope/models/nuclei-masks-2d]
+        [--steps 5000] [--batch-size 32] [--dropout 0.25] [--conditioning ramp|class] \
+        [--model-dir src/synthscope/models/nuclei-masks-2d]
 
 Crops (`synthscope.phantoms.mask_model.mask_crops`) of every usable object in the
 ``train`` labels of each specimen of `synthscope.sample_data.SPECIMENS` (cells3d at the
 0.52 um of the presets and at its native 0.26 um, both of class ``cells3d``; HeLa; CHO),
 trained by `synthscope.phantoms.mask_model.train_mask_model`: conditioned on the
-specimen, each drawn equally often, flips and 90-degree rotations, and with probability
+specimen (``--conditioning``: a radial ramp in one condition channel per specimen, as the
+bundled model, or a class label whose learned embedding is added to the time embedding),
+each drawn equally often, flips and 90-degree rotations, and with probability
 ``--dropout`` a crop's class dropped so the model also learns the class-free ``"any"``.
 No test split is read. The training folder (``--out``, resumable) keeps the optimiser
 state; ``--model-dir`` receives the EMA weights in bfloat16 with the provenance the
@@ -23,7 +26,7 @@ import numpy as np
 import torch
 
 from synthscope.diffusion import load_denoiser, save_denoiser
-from synthscope.phantoms.mask_model import CROP_RADIUS, mask_crops, train_mask_model
+from synthscope.phantoms.mask_model import CONDITIONINGS, CROP_RADIUS, mask_crops, train_mask_model
 from synthscope.sample_data import SPECIMENS, nuclei_2d
 
 CHANNELS = (16, 32, 64)
@@ -42,6 +45,7 @@ def main():
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--dropout", type=float, default=0.25, help="share of crops drawn without their class")
+    parser.add_argument("--conditioning", choices=CONDITIONINGS, default="ramp", help="how the specimen is given")
     parser.add_argument("--model-dir", type=Path, help="write the trained model here (e.g. the bundled folder)")
     args = parser.parse_args()
     crops = training_crops()
@@ -52,6 +56,7 @@ def main():
         steps=args.steps,
         channels=CHANNELS,
         dropout=args.dropout,
+        conditioning=args.conditioning,
         batch_size=args.batch_size,
         radius=CROP_RADIUS,
         checkpoint_dir=args.out,

@@ -23,6 +23,7 @@ def test_config_round_trips_through_json():
     config = DenoiserConfig(
         channels=(8, 16, 16),
         condition_channels=2,
+        num_classes=3,
         prediction_type="v_prediction",
         beta_schedule="scaled_linear",
         normalisation={"method": "percentile", "low": 1, "high": 99.8},
@@ -39,6 +40,7 @@ def test_config_round_trips_through_json():
         {"attention_levels": (True,)},
         {"patch_size": (30, 30)},
         {"patch_size": (16, 16, 16)},
+        {"num_classes": -1},
     ],
 )
 def test_bad_configs_are_refused(options):
@@ -124,3 +126,51 @@ def test_denoiser_is_one_class_for_2d_and_3d():
         )
         assert model(torch.zeros(shape), torch.tensor([1])).shape == shape
     assert np.isclose(sum(p.numel() for p in build_denoiser().parameters()) / 1e6, 1.1, atol=0.3)
+
+
+def _perturbed(model):
+    """`model` with its weights moved off their initial values (the output layer starts at zero)."""
+    torch.manual_seed(0)
+    for parameter in model.parameters():
+        parameter.data.add_(0.05 * torch.randn_like(parameter))
+    return model.eval()
+
+
+def test_class_labels_select_a_learned_embedding_and_round_trip(tmp_path):
+    # Channels (8, 16, 16): MONAI adds the time and class embeddings as per-channel offsets
+    # before a group normalisation, which removes them where a group holds one channel
+    # (with channels (8, 8, 8), everywhere).
+    model = _perturbed(build_denoiser(channels=(8, 16, 16), patch_size=(16, 16), num_classes=3))
+    x, t = torch.randn(2, 1, 16, 16), torch.tensor([10, 500])
+    with torch.no_grad():
+        outputs = [model(x, t, class_labels=torch.tensor([c, c])) for c in range(3)]
+        assert not torch.allclose(outputs[0], outputs[1], atol=1e-3)
+        save_denoiser(model, tmp_path)
+        loaded = load_denoiser(tmp_path)
+        assert loaded.config.num_classes == 3
+        assert torch.equal(loaded(x, t, class_labels=torch.tensor([0, 0])), outputs[0])
+
+
+@pytest.mark.parametrize(
+    "num_classes, labels, message",
+    [
+        (0, torch.tensor([0, 0]), "the model has 0 classes, got labels"),
+        (2, None, "the model has 2 classes, got none"),
+        (2, torch.tensor([0]), "expected 2 integer labels"),
+        (2, torch.tensor([0.0, 1.0]), "expected 2 integer labels"),
+        (2, torch.tensor([0, 2]), r"values in \[0, 2\)"),
+        (2, torch.tensor([-1, 0]), r"values in \[0, 2\)"),
+    ],
+)
+def test_class_labels_are_required_exactly_by_models_with_classes(num_classes, labels, message):
+    model = _tiny(num_classes=num_classes)
+    with pytest.raises(InputError, match=message):
+        model(torch.zeros(2, 1, 16, 16), torch.tensor([1, 1]), class_labels=labels)
+
+
+def test_configs_saved_before_classes_existed_still_load(tmp_path):
+    save_denoiser(_tiny(), tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["num_classes"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert load_denoiser(tmp_path).config.num_classes == 0

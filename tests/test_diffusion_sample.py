@@ -146,6 +146,44 @@ def test_a_conditional_3d_model_samples_with_its_condition():
     assert out.shape == (8, 24, 16) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1
 
 
+def test_every_tile_of_an_image_has_the_class_of_its_image():
+    torch.manual_seed(0)
+    model = build_denoiser(channels=(8, 16, 16), patch_size=(16, 16), num_classes=2)
+    for parameter in model.parameters():  # untrained weights off their start: outputs that depend on the class
+        parameter.data.add_(0.05 * torch.randn_like(parameter))
+    model.eval()
+
+    def run(class_labels, tile_batch):  # 2 images of 3 x 4 tiles: a batch of tiles mixes both images
+        options = {"steps": 3, "rng": 0, "bf16": False, "tile_batch": tile_batch}
+        return sample(model, (2, 40, 52), class_labels=class_labels, sampler="ddpm", **options)
+
+    mixed, same = run([0, 1], 5), run([1, 1], 5)
+    np.testing.assert_allclose(mixed[1], same[1], atol=1e-5)  # image 1 is drawn alike whatever image 0's class
+    assert np.abs(mixed[0] - same[0]).mean() > 0.01
+    np.testing.assert_allclose(run([0, 1], 1), mixed, atol=1e-5)
+    np.testing.assert_array_equal(run(1, 5), same)  # one int: the class of every image
+    image = np.full((16, 16), 0.5, np.float32)
+    assert refine(model, image, class_labels=1, stages=[Stage(t_start=100)], steps=2, rng=0).shape == (16, 16)
+
+
+@pytest.mark.parametrize(
+    "num_classes, class_labels, message",
+    [
+        (0, 1, "the model has 0 classes, got labels"),
+        (2, None, "the model has 2 classes, got none"),
+        (2, [0, 1], r"one per image \(1\)"),
+        (2, 2, r"an integer in \[0, 2\)"),
+        (2, 0.0, r"an integer in \[0, 2\)"),
+    ],
+)
+def test_class_labels_must_fit_the_model_and_the_images(num_classes, class_labels, message):
+    model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16), num_classes=num_classes).eval()
+    calls = []
+    with pytest.raises(InputError, match=message):
+        sample(model, (16, 16), class_labels=class_labels, steps=2, callback=lambda *a, **k: calls.append(a))
+    assert not calls
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

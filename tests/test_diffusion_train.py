@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthscope.diffusion import PatchSampler, build_denoiser, load_denoiser, refine, train_denoiser
+from synthscope.diffusion import PatchSampler, build_denoiser, load_denoiser, refine, sample, train_denoiser
 from synthscope.errors import InputError
 
 # Tiny networks gain nothing from a second thread, and on shared cores a busy neighbour
@@ -46,6 +46,35 @@ def test_conditional_training_learns_to_use_the_condition():
     assert stats["final_loss"] < 0.5 * stats["first_loss"]
 
 
+def test_class_conditional_training_learns_to_tell_the_classes_apart():
+    # Two classes of constant images, told apart by the class label alone. Velocity
+    # prediction: its target at high noise is the clean image, so the class pays off fast.
+    torch.manual_seed(0)
+    images = [np.full((16, 16), value, np.float32) for value in (0.2, 0.8)]
+    model = build_denoiser(channels=(8, 16, 16), patch_size=(16, 16), num_classes=2, prediction_type="v_prediction")
+    stats = train_denoiser(model, PatchSampler(images, patch_size=(16, 16), classes=[0, 1]), steps=100, lr=3e-3)
+    assert stats["final_loss"] < 0.5 * stats["first_loss"]
+    means = sample(model, (4, 16, 16), class_labels=[0, 1, 0, 1], steps=10, rng=0).mean(axis=(1, 2))
+    np.testing.assert_allclose(means, [0.2, 0.8, 0.2, 0.8], atol=0.15)
+
+
+def test_classes_are_drawn_with_their_patches_and_must_fit_the_model():
+    images = [np.full((2, 24, 24), value, np.float32) for value in (0.0, 0.5, 1.0)]
+    sampler = PatchSampler(images, patch_size=(8, 8), classes=[2, 0, 1], jitter=0)
+    drawn, conditions, classes = sampler.draw_with_classes(16, rng=1)
+    np.testing.assert_array_equal(drawn, sampler.draw(16, rng=1)[0])  # the same patches as without classes
+    np.testing.assert_array_equal(classes, np.array([2, 0, 1])[(2 * drawn[:, 0, 0, 0]).astype(int)])
+    assert conditions is None and classes.dtype == np.int64
+    for bad in ([0, 1], [0, 1, -1], [0.0, 1.0, 2.0]):
+        with pytest.raises(InputError, match="classes: expected one non-negative integer per image"):
+            PatchSampler(images, patch_size=(8, 8), classes=bad)
+    for classes, message in ((0, "has 0 classes, the data class labels up to 2"), (2, "has 2 classes, the data class")):
+        with pytest.raises(InputError, match=message):
+            train_denoiser(build_denoiser(channels=(8, 8, 8), patch_size=(8, 8), num_classes=classes), sampler, steps=1)
+    with pytest.raises(InputError, match="has 3 classes, the data none"):
+        train_denoiser(build_denoiser(channels=(8, 8, 8), patch_size=(8, 8), num_classes=3), images, steps=1)
+
+
 def test_augmentations_are_identical_for_image_and_condition():
     image = np.random.default_rng(0).random((2, 24, 24)).astype(np.float32)
     sampler = PatchSampler([image], conditions=[image.copy()], patch_size=(8, 8), jitter=0)
@@ -80,14 +109,23 @@ def test_patches_normalise_by_recorded_percentiles_and_refuse_bad_input():
         )
 
 
-def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
-    data = [np.random.default_rng(0).random((24, 24)).astype(np.float32)]
+@pytest.mark.parametrize("classes", [0, 2])
+def test_resumed_training_equals_an_uninterrupted_run(tmp_path, classes):
+    data = [np.random.default_rng(i).random((24, 24)).astype(np.float32) for i in range(max(classes, 1))]
+    patches = PatchSampler(data, patch_size=(16, 16), classes=list(range(classes)) if classes else None)
 
     def run(steps, folder, resume=False):
         torch.manual_seed(0)
-        model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16))
+        model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16), num_classes=classes)
         train_denoiser(
-            model, data, steps=steps, batch_size=2, checkpoint_dir=folder, checkpoint_every=2, resume=resume, bf16=False
+            model,
+            patches,
+            steps=steps,
+            batch_size=2,
+            checkpoint_dir=folder,
+            checkpoint_every=2,
+            resume=resume,
+            bf16=False,
         )
         return model
 
@@ -99,7 +137,7 @@ def test_resumed_training_equals_an_uninterrupted_run(tmp_path):
     assert (tmp_path / "b" / "samples_000004.png").is_file()
     ema = load_denoiser(tmp_path / "b")
     assert ema.extra["steps"] == 4 and ema.source["weights"] == "ema.safetensors"
-    assert refine(ema, data[0], steps=2, rng=0).shape == (24, 24)
+    assert refine(ema, data[0], class_labels=0 if classes else None, steps=2, rng=0).shape == (24, 24)
 
 
 def test_rng_seeds_training_by_an_int_or_one_draw_of_a_generator():

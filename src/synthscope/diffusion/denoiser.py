@@ -1,8 +1,9 @@
 """The denoising network: a config that round-trips through JSON and MONAI's U-Net.
 
 One class for 2D and 3D (``spatial_dims``). Condition images (masks, sketches) are
-concatenated to the noisy input as extra channels; the network predicts ``in_channels``
-channels (the noise, or the velocity for ``prediction_type="v_prediction"``).
+concatenated to the noisy input as extra channels; a class label per image (``num_classes``)
+selects a learned embedding that MONAI adds to the time embedding. The network predicts
+``in_channels`` channels (the noise, or the velocity for ``prediction_type="v_prediction"``).
 """
 
 import dataclasses
@@ -28,6 +29,12 @@ class DenoiserConfig:
         2 or 3.
     in_channels, condition_channels : int
         Image channels, and channels of the optional condition concatenated to them.
+    num_classes : int
+        Classes of a class-conditional model (one integer label per image, its embedding
+        added to the time embedding); 0 for none. Like the time embedding, it reaches the
+        network as per-channel offsets ahead of a group normalisation (groups: the largest
+        common divisor of `channels`, at most 32), which removes them at every level whose
+        groups hold one channel each: at the first level, and with channels (8, 8, 8) at all.
     channels, attention_levels : tuple
         Feature channels per resolution level, and which levels have self-attention
         (keep attention at the coarsest level only: it is quadratic in pixels).
@@ -54,6 +61,7 @@ class DenoiserConfig:
     spatial_dims: int = 2
     in_channels: int = 1
     condition_channels: int = 0
+    num_classes: int = 0
     channels: tuple = (32, 64, 64)
     attention_levels: tuple = (False, False, True)
     num_res_blocks: int = 1
@@ -72,6 +80,8 @@ class DenoiserConfig:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.spatial_dims not in (2, 3):
             raise InputError(f"spatial_dims: expected 2 or 3, got {self.spatial_dims!r}")
+        if not isinstance(self.num_classes, int) or self.num_classes < 0:
+            raise InputError(f"num_classes: expected a non-negative integer, got {self.num_classes!r}")
         if len(self.attention_levels) != len(self.channels):
             raise InputError("attention_levels: needs one entry per entry of channels")
         if self.prediction_type not in PREDICTION_TYPES:
@@ -103,13 +113,19 @@ class DenoiserConfig:
 
 
 class Denoiser(torch.nn.Module):
-    """MONAI ``DiffusionModelUNet`` that knows its config; ``forward(x, t, condition=None)``.
+    """MONAI ``DiffusionModelUNet`` that knows its config; ``forward(x, t, condition=None, class_labels=None)``.
+
+    `class_labels` (a LongTensor of shape ``(B,)``, values in ``[0, num_classes)``) is
+    required by a model with classes and refused by one without.
 
     Examples
     --------
     >>> model = Denoiser(DenoiserConfig(channels=(8, 8, 8), condition_channels=1))
     >>> x = torch.zeros(2, 1, 16, 16)
     >>> model(x, torch.tensor([10, 20]), condition=torch.zeros(2, 1, 16, 16)).shape
+    torch.Size([2, 1, 16, 16])
+    >>> classy = Denoiser(DenoiserConfig(channels=(8, 8, 8), num_classes=3))
+    >>> classy(x, torch.tensor([10, 20]), class_labels=torch.tensor([0, 2])).shape
     torch.Size([2, 1, 16, 16])
     """
 
@@ -126,12 +142,32 @@ class Denoiser(torch.nn.Module):
             norm_num_groups=min(32, math.gcd(*config.channels)),
             num_head_channels=[min(config.num_head_channels, c) for c in config.channels],
             use_flash_attention=True,
+            num_class_embeds=config.num_classes or None,
         )
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        t: torch.Tensor,
+        condition: torch.Tensor | None = None,
+        class_labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        classes = self.config.num_classes
+        if (class_labels is None) != (classes == 0):
+            raise InputError(
+                f"class_labels: the model has {classes} classes, got {'none' if class_labels is None else 'labels'}"
+            )
+        if class_labels is not None:
+            if class_labels.shape != (len(x),) or class_labels.is_floating_point():
+                raise InputError(
+                    f"class_labels: expected {len(x)} integer labels, got {class_labels.dtype} "
+                    f"{tuple(class_labels.shape)}"
+                )
+            if len(x) and not 0 <= int(class_labels.min()) <= int(class_labels.max()) < classes:
+                raise InputError(f"class_labels: expected values in [0, {classes}), got {class_labels.tolist()}")
         if condition is not None:
             x = torch.cat([x, condition.to(x.dtype)], dim=1)
-        return self.net(x, t)
+        return self.net(x, t, class_labels=class_labels)
 
 
 def build_denoiser(config: DenoiserConfig | None = None, **options) -> Denoiser:

@@ -34,6 +34,9 @@ class PatchSampler:
         Random flips along every spatial axis and 90-degree rotations in the YX plane.
     jitter : float
         Mild intensity jitter of the image: ``x * U(1 - j, 1 + j) + U(-j/2, j/2)``, clipped.
+    classes : list of int, optional
+        One class label (a non-negative integer) per image, for a class-conditional model:
+        every patch of an image has its class (`draw_with_classes`).
 
     Examples
     --------
@@ -41,6 +44,10 @@ class PatchSampler:
     >>> images, conditions = sampler.draw(4, rng=0)
     >>> images.shape, images.dtype, conditions
     ((4, 1, 16, 16), dtype('float32'), None)
+    >>> two = PatchSampler([np.zeros((16, 16)), np.ones((16, 16))], patch_size=(16, 16), jitter=0, classes=[0, 1])
+    >>> images, _, classes = two.draw_with_classes(4, rng=0)
+    >>> bool((images[:, 0, 0, 0] == classes).all()), classes.dtype
+    (True, dtype('int64'))
     """
 
     def __init__(
@@ -53,12 +60,20 @@ class PatchSampler:
         percentiles: tuple[float, float] | None = None,
         augment: bool = True,
         jitter: float = 0.05,
+        classes: Sequence[int] | None = None,
     ):
         self.patch_size, self.augment, self.jitter = tuple(int(p) for p in patch_size), augment, jitter
         if not images:
             raise InputError("patches: no training images")
         if conditions is not None and len(conditions) != len(images):
             raise InputError(f"conditions: expected one per image ({len(images)}), got {len(conditions)}")
+        self.classes = None if classes is None else np.asarray(classes)
+        if classes is not None and (
+            self.classes.shape != (len(images),)
+            or not np.issubdtype(self.classes.dtype, np.integer)
+            or self.classes.min() < 0
+        ):
+            raise InputError(f"classes: expected one non-negative integer per image ({len(images)}), got {classes!r}")
         self.images = [self._stack(image, channels, percentiles, f"image {i}") for i, image in enumerate(images)]
         self.conditions = None
         if conditions is not None:
@@ -123,10 +138,19 @@ class PatchSampler:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Return a batch ``(images, conditions)``, each ``(batch_size, channels, *patch_size)``
         float32 (`conditions` is None without conditions)."""
+        return self.draw_with_classes(batch_size, rng=rng)[:2]
+
+    def draw_with_classes(
+        self, batch_size: int, *, rng: int | np.random.Generator | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Return a batch ``(images, conditions, classes)``: those of `draw` and the class
+        of each patch's image, int64 of shape ``(batch_size,)`` (None without classes).
+        The same `rng` gives the same patches as `draw`."""
         rng = np.random.default_rng(rng)
-        images, conditions = [], []
+        images, conditions, indices = [], [], []
         for _ in range(batch_size):
             index = rng.integers(len(self.images))
+            indices.append(index)
             image = self.images[index]
             corner = [rng.integers(image.shape[1])] + [
                 rng.integers(s - p + 1) for s, p in zip(image.shape[2:], self.patch_size)
@@ -142,7 +166,9 @@ class PatchSampler:
                 pair[0] = np.clip(pair[0] * scale + shift, 0, 1)
             images.append(pair[0])
             conditions.extend(pair[1:])
-        return np.stack(images).astype(np.float32), (np.stack(conditions).astype(np.float32) if conditions else None)
+        classes = None if self.classes is None else self.classes[indices].astype(np.int64)
+        conditions = np.stack(conditions).astype(np.float32) if conditions else None
+        return np.stack(images).astype(np.float32), conditions, classes
 
     def _augment(self, arrays, rng):
         axes = range(1, len(self.patch_size) + 1)

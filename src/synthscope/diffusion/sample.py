@@ -46,6 +46,7 @@ def refine(
     *,
     stages: Sequence[Stage] | None = None,
     condition: np.ndarray | None = None,
+    class_labels: int | Sequence[int] | None = None,
     sampler: str = "dpm",
     steps: int = 20,
     rng: int | np.random.Generator | torch.Generator | None = None,
@@ -69,6 +70,10 @@ def refine(
         ``[Stage(t_start=400)]``.
     condition : numpy.ndarray, optional
         Condition image(s) in [0, 1] of the image's spatial shape, for conditional models.
+    class_labels : int or sequence of int, optional
+        For a model with classes (``num_classes``), and only for one: the class of the
+        image, or one per image of a 2D model's stack of slices. Every tile of an image
+        has its class.
     sampler : {"dpm", "ddim", "ddpm"}
         DPM-Solver++ (fast default), DDIM, or ancestral DDPM.
     steps : int
@@ -118,7 +123,7 @@ def refine(
     holds = [None if s.hold is None else layout.to_batch(s.hold, 1, "hold") for s in stages]
     # Fresh schedulers, one per stage, made first: this also checks every stage before any work.
     schedules = [make_scheduler(model.config, sampler, steps=steps, t_start=stage.t_start) for stage in stages]
-    run = _Run(model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
+    run = _Run(model, layout, condition, class_labels, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
     add_noise, length = training_scheduler(model.config).add_noise, model.config.num_train_timesteps
     total, done, x = sum(len(timesteps) for _, timesteps in schedules), 0, x_input
     for index, (stage, (scheduler, timesteps), hold) in enumerate(zip(stages, schedules, holds)):
@@ -136,6 +141,7 @@ def sample(
     shape: Sequence[int],
     *,
     condition: np.ndarray | None = None,
+    class_labels: int | Sequence[int] | None = None,
     sampler: str = "dpm",
     steps: int = 20,
     rng: int | np.random.Generator | torch.Generator | None = None,
@@ -157,10 +163,13 @@ def sample(
     >>> model = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16)).eval()
     >>> sample(model, (16, 16), steps=2, rng=0).shape
     (16, 16)
+    >>> two = build_denoiser(channels=(8, 8, 8), patch_size=(16, 16), num_classes=2).eval()
+    >>> sample(two, (3, 16, 16), class_labels=[0, 1, 1], steps=2, rng=0).shape  # three images, their classes
+    (3, 16, 16)
     """
     layout = _Layout(model.config, tuple(shape))
     scheduler, timesteps = make_scheduler(model.config, sampler, steps=steps)
-    run = _Run(model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
+    run = _Run(model, layout, condition, class_labels, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16)
     x = run.noise() * scheduler.init_noise_sigma
     x = _denoise(run, scheduler, timesteps, x, callback=_progress(callback, len(timesteps), 0))
     return layout.from_batch(_finite(x, model))
@@ -182,18 +191,32 @@ def _denoise(run, scheduler, timesteps, x, *, callback, hold=None, known=None):
 
 
 class _Run:
-    """What every step of a run shares: the model call (tiled, autocast) and the noise source."""
+    """What every step of a run shares: the model call (tiled, autocast) and the noise source.
 
-    def __init__(self, model, layout, condition, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16):
+    Condition images and class labels travel with the noisy batch as extra channels (a label
+    as a constant channel), so that every tile keeps its image's condition and class.
+    """
+
+    def __init__(
+        self, model, layout, condition, class_labels, rng, tile_size, tile_overlap, tile_batch, slice_rho, bf16
+    ):
         config = model.config
         if (condition is None) != (config.condition_channels == 0):
             raise InputError(
                 f"condition: the model takes {config.condition_channels} condition channels, "
                 f"got {'none' if condition is None else 'a condition'}"
             )
+        self.extra = []
         if condition is not None:
-            condition = to_model_range(layout.to_batch(condition, config.condition_channels, "condition"))
-        self.condition = condition
+            self.extra.append(to_model_range(layout.to_batch(condition, config.condition_channels, "condition")))
+        if (class_labels is None) != (config.num_classes == 0):
+            raise InputError(
+                f"class_labels: the model has {config.num_classes} classes, "
+                f"got {'none' if class_labels is None else 'labels'}"
+            )
+        self.has_classes = class_labels is not None
+        if self.has_classes:
+            self.extra.append(_class_channel(class_labels, config.num_classes, layout.batch_shape))
         self.tile_size = tuple(config.patch_size if tile_size is None else tile_size)
         check_tiling(self.tile_size, tile_overlap, tile_batch, ndim=config.spatial_dims)
         if slice_rho is not None and slice_rho < 0:
@@ -206,14 +229,15 @@ class _Run:
         return slice_noise(self.shape, rho=self.slice_rho, generator=self.generator)
 
     def predict(self, x, t):
-        channels = x.shape[1]
+        channels, conditions = x.shape[1], self.model.config.condition_channels
 
         def network(tiles):
-            condition = tiles[:, channels:] if self.condition is not None else None
+            condition = tiles[:, channels : channels + conditions] if conditions else None
+            class_labels = tiles[:, -1].flatten(1)[:, 0].round().long() if self.has_classes else None
             with autocast(self.bf16):
-                return self.model(tiles[:, :channels], t.expand(len(tiles)), condition).float()
+                return self.model(tiles[:, :channels], t.expand(len(tiles)), condition, class_labels).float()
 
-        inputs = x if self.condition is None else torch.cat([x, self.condition], dim=1)
+        inputs = torch.cat([x, *self.extra], dim=1) if self.extra else x
         return predict_tiled(
             network,
             inputs,
@@ -258,6 +282,24 @@ class _Layout:
         """Return a model batch (in [-1, 1]) as a float32 array in [0, 1] of the user's shape."""
         tensor = tensor.transpose(0, 1) if self.stack else tensor[0]
         return from_model_range(tensor).numpy().astype(np.float32).reshape(self.shape)
+
+
+def _class_channel(class_labels, num_classes, batch_shape):
+    """Return `class_labels` (one int, or one per image) as a constant channel per image of the batch."""
+    labels = np.asarray(class_labels)
+    items = batch_shape[0]
+    labels = np.full(items, labels) if labels.ndim == 0 else labels
+    if (
+        labels.shape != (items,)
+        or not np.issubdtype(labels.dtype, np.integer)
+        or labels.min() < 0
+        or labels.max() >= num_classes
+    ):
+        raise InputError(
+            f"class_labels: expected an integer in [0, {num_classes}) or one per image ({items}), got {class_labels!r}"
+        )
+    channel = torch.from_numpy(labels.astype(np.float32))
+    return channel.reshape(items, 1, *(1,) * (len(batch_shape) - 2)).expand(items, 1, *batch_shape[2:])
 
 
 def _finite(x, model):

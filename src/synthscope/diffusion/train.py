@@ -49,7 +49,8 @@ def train_denoiser(
         Its config's ``normalisation`` is set from `patches` when empty.
     patches : PatchSampler or list of numpy.ndarray
         Training data; arrays (in [0, 1]) are wrapped in a `PatchSampler` of the model's
-        patch size.
+        patch size. A model with classes (``num_classes``) needs a sampler with
+        ``classes``, drawn by its `PatchSampler.draw_with_classes`.
     steps : int
         Total optimiser steps (including those done before a resume).
     batch_size, lr : int, float
@@ -93,6 +94,13 @@ def train_denoiser(
             f"patches: the model takes {model.config.condition_channels} condition channels, "
             f"the data has {patches.condition_channels}"
         )
+    if (patches.classes is None) != (model.config.num_classes == 0) or (
+        patches.classes is not None and patches.classes.max() >= model.config.num_classes
+    ):
+        raise InputError(
+            f"patches: the model has {model.config.num_classes} classes, the data "
+            + ("none" if patches.classes is None else f"class labels up to {patches.classes.max()}")
+        )
     if patches.patch_size != model.config.patch_size:
         raise InputError(
             f"patches: size {patches.patch_size} differs from the model's patch_size {model.config.patch_size}"
@@ -102,14 +110,15 @@ def train_denoiser(
     scheduler = training_scheduler(model.config)
 
     def loss(rng, generator, bf16):
-        images, conditions = patches.draw(batch_size, rng=rng)
+        images, conditions, classes = patches.draw_with_classes(batch_size, rng=rng)
         x0 = to_model_range(torch.from_numpy(images))
         condition = None if conditions is None else to_model_range(torch.from_numpy(conditions))
+        class_labels = None if classes is None else torch.from_numpy(classes)
         noise = torch.randn(x0.shape, generator=generator)
         t = torch.randint(0, scheduler.config.num_train_timesteps, (len(x0),), generator=generator)
         target = noise if model.config.prediction_type == "epsilon" else scheduler.get_velocity(x0, noise, t)
         with autocast(bf16):
-            prediction = model(scheduler.add_noise(x0, noise, t), t, condition)
+            prediction = model(scheduler.add_noise(x0, noise, t), t, condition, class_labels)
         return F.mse_loss(prediction.float(), target)
 
     bf16 = use_bf16(bf16) if bf16 is not None or model.config.spatial_dims == 2 else False
@@ -221,14 +230,18 @@ def _restore(folder, model, ema, optimizer, rng, generator):
 
 
 def _write_grid(path, model):
-    """Save four samples (2D) or four slices of one sample (3D), first channel, side by side."""
+    """Save four samples (2D; of classes 0, 1, ... in turn) or four slices of one sample (3D,
+    class 0), first channel, side by side."""
     from PIL import Image
 
     from synthscope.diffusion.sample import sample
 
     config = model.config
     shape = (4, *config.patch_size) if config.spatial_dims == 2 else config.patch_size
-    images = sample(model, (config.in_channels, *shape), steps=20, rng=0)[0]
+    classes = None
+    if config.num_classes:
+        classes = np.arange(4) % config.num_classes if config.spatial_dims == 2 else 0
+    images = sample(model, (config.in_channels, *shape), class_labels=classes, steps=20, rng=0)[0]
     images = images[np.linspace(0, len(images) - 1, 4).round().astype(int)]
     grid = np.concatenate([np.pad(image, 1, constant_values=1) for image in images], axis=1)
     with atomic_path(path) as tmp:

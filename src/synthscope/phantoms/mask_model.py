@@ -4,13 +4,16 @@ A mask model is a 2D `synthscope.diffusion` denoiser trained on crops of real in
 annotations (`mask_crops`): each object scaled to one equivalent radius (the model
 folder's ``extra["mask_radius"]``, pixels of the crop) and centred on its centroid, so
 the model learns shapes and the generator chooses sizes. A model may be conditioned on
-the specimen: one condition channel per specimen class of its ``extra["specimens"]``,
-that of the class set to a radial ramp and the others zero (all zero for ``"any"``, the
-class-free mixture it also learns by label dropout; `specimen_condition`). `sample_masks` draws a batch from pure
-noise and keeps the masks that are one piece without holes (rejects are redrawn);
-`decode` places one at an item's pixel scale, rotated, and lifts it to 3D (each plane the
-mid-plane shape shrunk as an ellipsoid's section). Torch is imported only by
-`sample_masks` and `load_mask_model`, so `synthscope.phantoms` stays free of it.
+the specimen classes of its ``extra["specimens"]`` in one of two ways, each also learning
+``"any"``, the class-free mixture, by label dropout: one condition channel per class, that
+of the class set to a radial ramp and the others zero (all zero for ``"any"``;
+`specimen_condition`), or one class label per class and one more for ``"any"``, whose
+learned embedding the denoiser adds to its time embedding (`specimen_class`).
+`sample_masks` draws a batch from pure noise and keeps the masks that are one piece
+without holes (rejects are redrawn); `decode` places one at an item's pixel scale,
+rotated, and lifts it to 3D (each plane the mid-plane shape shrunk as an ellipsoid's
+section). Torch is imported only by `sample_masks` and `load_mask_model`, so
+`synthscope.phantoms` stays free of it.
 """
 
 import json
@@ -29,7 +32,8 @@ CROP_RADIUS = 10.0  # equivalent radius of every object in its crop (pixels)
 MIN_RADIUS = 3.0  # smaller annotated objects carry no shape to learn
 MAX_ROUNDS = 8  # sampling rounds before a model that keeps failing the checks is refused
 SMOOTHING = 1.0  # Gaussian sigma (crop pixels) against the speckle a few-step sampler leaves
-ANY = "any"  # the specimen class of a conditioned model's class-free mixture (no condition channel set)
+ANY = "any"  # the specimen class of a conditioned model's class-free mixture
+CONDITIONINGS = ("ramp", "class")  # how `train_mask_model` conditions a model on the specimen
 
 
 def mask_crops(
@@ -139,6 +143,29 @@ def specimen_condition(specimen: str, specimens: Sequence[str], size: Sequence[i
     return condition
 
 
+def specimen_class(specimen: str, specimens: Sequence[str]) -> int:
+    """Return the class label of `specimen` for a mask model of the classes `specimens`.
+
+    A model conditioned on the specimen by class labels has one class per specimen, in
+    the order of `specimens`, and one more for ``"any"``: the class-free mixture it
+    learns by label dropout.
+
+    Raises
+    ------
+    InputError
+        When `specimen` is neither one of `specimens` nor ``"any"``.
+
+    Examples
+    --------
+    >>> specimen_class("hela", ["cells3d", "hela", "cho"]), specimen_class("any", ["cells3d", "hela", "cho"])
+    (1, 3)
+    """
+    specimens = list(specimens)
+    if specimen != ANY and specimen not in specimens:
+        raise InputError(f"specimen must be one of {[*specimens, ANY]}, got {specimen!r}")
+    return len(specimens) if specimen == ANY else specimens.index(specimen)
+
+
 def model_specimens(name_or_path) -> list[str]:
     """The specimen classes of the mask model `name_or_path`, read from its ``config.json`` alone (no torch).
 
@@ -175,6 +202,7 @@ def train_mask_model(
     batch_size: int = 32,
     lr: float = 5e-4,
     radius: float = CROP_RADIUS,
+    conditioning: str = "ramp",
     prediction_type: str = "epsilon",
     beta_schedule: str = "linear",
     checkpoint_dir=None,
@@ -183,12 +211,11 @@ def train_mask_model(
 ):
     """Train a mask model conditioned on the specimen and return it with its training statistics.
 
-    Each specimen of `crops` is drawn equally often (flips and 90-degree rotations); the
-    condition is `specimen_condition` of the crop's specimen, or with probability
-    `dropout` none (all zero: ``"any"``), so that the model also learns the class-free
-    mixture. The model is a `synthscope.diffusion` denoiser without attention, one
-    condition channel per specimen, its ``extra`` the ``mask_radius`` and ``specimens``
-    that `load_mask_model` reads.
+    Each specimen of `crops` is drawn equally often (flips and 90-degree rotations) with
+    its class, or with probability `dropout` as ``"any"``, so that the model also learns
+    the class-free mixture. The model is a `synthscope.diffusion` denoiser without
+    attention, its ``extra`` the ``mask_radius`` and ``specimens`` that `load_mask_model`
+    reads.
 
     Parameters
     ----------
@@ -204,6 +231,11 @@ def train_mask_model(
         Crops per step; AdamW learning rate.
     radius : float
         The equivalent radius the crops were scaled to (recorded for `decode`).
+    conditioning : {"ramp", "class"}
+        How the model takes the specimen: one condition channel per specimen
+        (`specimen_condition`; the bundled model), or a class label per specimen and one
+        for ``"any"`` (`specimen_class`), a learned embedding added to the time
+        embedding (docs/benchmarks.md compares them).
     prediction_type, beta_schedule : str
         What the network predicts and the training noise schedule, as
         `synthscope.diffusion.DenoiserConfig` names them.
@@ -231,20 +263,36 @@ def train_mask_model(
     if not specimens or ANY in specimens or any(np.ndim(c) != 3 or not len(c) for c in crops.values()):
         raise InputError(f"crops: expected named, non-empty stacks of 2D crops (no class named {ANY!r})")
     check.check_number(dropout, "dropout", low=0, high=1, high_open=True)
+    if conditioning not in CONDITIONINGS:
+        raise InputError(f"conditioning: expected one of {CONDITIONINGS}, got {conditioning!r}")
+    ramp = conditioning == "ramp"
     size = np.shape(next(iter(crops.values())))[1:]
+    free = specimen_class(ANY, specimens)
 
     class LabelDropout(PatchSampler):
-        def draw(self, batch_size, *, rng=None):
+        def draw_with_classes(self, batch_size, *, rng=None):
             rng = np.random.default_rng(rng)  # the trainer's Generator itself: a resumed run continues exactly
-            images, conditions = super().draw(batch_size, rng=rng)
-            conditions[rng.random(batch_size) < dropout] = 0.0
-            return images, conditions
+            images, conditions, classes = super().draw_with_classes(batch_size, rng=rng)
+            dropped = rng.random(batch_size) < dropout
+            if ramp:
+                conditions[dropped] = 0.0
+            else:
+                classes[dropped] = free
+            return images, conditions, classes
 
-    conditions = [
-        np.broadcast_to(specimen_condition(name, specimens, size)[:, None], (len(specimens), *np.shape(c)))
-        for name, c in crops.items()
-    ]
-    sampler = LabelDropout(list(crops.values()), conditions=conditions, patch_size=size, jitter=0.0)
+    conditions = None
+    if ramp:
+        conditions = [
+            np.broadcast_to(specimen_condition(name, specimens, size)[:, None], (len(specimens), *np.shape(c)))
+            for name, c in crops.items()
+        ]
+    sampler = LabelDropout(
+        list(crops.values()),
+        conditions=conditions,
+        classes=None if ramp else range(len(specimens)),
+        patch_size=size,
+        jitter=0.0,
+    )
     seed = as_seed(rng)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -252,7 +300,8 @@ def train_mask_model(
             channels=tuple(channels),
             attention_levels=(False,) * len(channels),
             patch_size=size,
-            condition_channels=len(specimens),
+            condition_channels=len(specimens) if ramp else 0,
+            num_classes=0 if ramp else len(specimens) + 1,
             prediction_type=prediction_type,
             beta_schedule=beta_schedule,
         )
@@ -279,8 +328,9 @@ def load_mask_model(name_or_path):
     ------
     InputError
         When the model is not a 2D single-channel model made by
-        ``scripts/train_mask_model.py`` (its ``extra`` records ``mask_radius``, and one
-        specimen class per condition channel).
+        ``scripts/train_mask_model.py`` (its ``extra`` records ``mask_radius``, and the
+        specimen classes of ``extra["specimens"]`` are its condition channels or, with
+        ``"any"``, its class labels).
     """
     from synthscope.diffusion import load_denoiser
 
@@ -290,7 +340,11 @@ def load_mask_model(name_or_path):
     classes = model.extra.get("specimens", [])
     if config.spatial_dims != 2 or config.in_channels != 1 or radius is None:
         raise InputError(f"model {name_or_path}: not a mask model (a 2D denoiser whose config records mask_radius)")
-    if config.condition_channels != len(classes):
+    if config.num_classes and (config.condition_channels or config.num_classes != len(classes) + 1):
+        raise InputError(
+            f"model {name_or_path}: {config.num_classes} classes but {len(classes)} specimens (and {ANY!r})"
+        )
+    if not config.num_classes and config.condition_channels != len(classes):
         raise InputError(
             f"model {name_or_path}: {config.condition_channels} condition channels but {len(classes)} specimen classes"
         )
@@ -359,7 +413,11 @@ def sample_masks(
     classes = model.extra.get("specimens", [])
     if not classes and specimen != ANY:
         raise InputError(f"specimen: the mask model is not conditioned on specimens; use {ANY!r}, got {specimen!r}")
-    condition = specimen_condition(specimen, classes, size) if classes else None
+    condition = label = None
+    if classes and model.config.num_classes:
+        label = specimen_class(specimen, classes)
+    elif classes:
+        condition = specimen_condition(specimen, classes, size)
     rng = check.as_rng(rng)
     kept, drawn = [], 0
     while len(kept) < count:
@@ -367,9 +425,15 @@ def sample_masks(
             raise InputError(f"mask model: only {len(kept)} of {drawn} sampled masks were one piece without holes")
         accepted = (len(kept) + 1) / (drawn + 1) if drawn else 0.8  # draw enough to cover the expected rejects
         wanted = min(batch, max(1, round((count - len(kept)) / max(accepted, 0.1))))
-        conditions = None if condition is None else np.repeat(condition[:, None], wanted, axis=1)
         masks = sample(
-            model, (wanted, *size), condition=conditions, sampler=sampler, steps=steps, rng=rng, tile_batch=wanted
+            model,
+            (wanted, *size),
+            condition=None if condition is None else np.repeat(condition[:, None], wanted, axis=1),
+            class_labels=None if label is None else np.full(wanted, label),
+            sampler=sampler,
+            steps=steps,
+            rng=rng,
+            tile_batch=wanted,
         )  # one network call a step
         masks = ndi.gaussian_filter(masks, (0, smoothing, smoothing))
         kept.extend(m for m in masks if is_simple(m > 0.5))
