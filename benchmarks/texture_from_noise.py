@@ -1,24 +1,29 @@
 """Texture from noise (issue 19, item 4): images drawn from pure noise by a mask-conditioned model.
 
     python benchmarks/texture_from_noise.py --out runs/texture/bench [--items 16] [--model DIR]
+        [--seeds 0,1,2] [--specimens cells3d,hela,cho] [--arms sketches,sdedit,noise-tile256]
 
-On the same items of ``nuclei-2d-learned`` (256x256, seed 1000; masks drawn by the mask
-model, ``learned.specimen: any``), against the held-out real slices of cells3d (`synthscope.sample_data.nuclei_2d`
-``"test"``), compares
+On the same items of ``nuclei-2d-learned`` (256x256, base seed 1000 + each of `--seeds`;
+masks drawn by the mask model, ``learned.specimen: any``), against the held-out real images
+of each of `--specimens` (`synthscope.sample_data.SPECIMENS` ``"test"``: by default the
+cells3d slices, on which every model here was trained), compares (`--arms`, in brackets)
 
-- the raw sketches;
-- the preset's SDEdit refinement (``nuclei-fluo-2d-masked``, t=400, background held);
+- the raw sketches (``sketches``);
+- the preset's SDEdit refinement (``sdedit``: ``nuclei-fluo-2d-masked``, t=400, background held);
 - drawn from pure noise (``refine.t_start: noise``, nothing held) by ``nuclei-fluo-2d-masked``
-  (noise prediction, linear schedule, 64x64 tiles): the earlier attempt;
+  (``noise-masked``: noise prediction, linear schedule, 64x64 tiles): the earlier attempt;
 - drawn from pure noise by `--model` (velocity, cosine schedule; default
-  ``nuclei-fluo-2d-noise``) in its 128x128 tiles, and in one whole-image pass (``refine.tile: 256``);
+  ``nuclei-fluo-2d-noise``) in its 128x128 tiles (``noise``), and in one whole-image pass
+  (``noise-tile256``: ``refine.tile: 256``);
 
 each as `synthscope.maker.ItemMaker` makes the item (annotation update, mismatch policy);
 and, to separate the tiling from the model, both models from noise in one whole-image pass
-(`synthscope.diffusion.refine` with a 256x256 tile, no annotation update). For every set:
-realism (KID, FID, SWD of `synthscope.evaluate` on 32x32 patches, at most `--max-patches`
-drawn at random, against the 192 held-out patches whose Inception features are computed
-once, as ``benchmarks/distill.py`` does; the floor compares two random halves of them),
+(``pass-masked``, ``pass-noise``: `synthscope.diffusion.refine` with a 256x256 tile, no
+annotation update). For every set: realism (KID, FID, SWD of `synthscope.evaluate` on 32x32
+patches, at most `--max-patches` drawn at random, against at most as many held-out patches
+of each specimen (cells3d: all 192) whose Inception features are computed once, as
+``benchmarks/distill.py`` does; the floor compares two random halves of them; the images
+are compared as they are, at the pixel size of the preset and of each specimen),
 the background (3 px from every label): its mean level, its spread over 32x32 blocks
 (`synthscope.evaluate.seams.block_spread`) and the seam check at the 64- and 128-pixel tile
 borders (`seam_step`: border step over interior step of the background's mean profiles),
@@ -27,7 +32,9 @@ items of ``nuclei-3d-learned``, 24x128x128): the texture z-correlation
 (`synthscope.evaluate.texture_z_correlation`) of the preset's 3D model and of `--model`
 drawing each volume slice by slice from noise mixed between slices by ``slice_rho``
 (`synthscope.diffusion.slice_noise`, the cascaded-diffusion source's rho), beside the
-held-out real planes'. Writes ``OUT/results.json`` and prints markdown tables.
+held-out real planes'. With several seeds the tables give the mean (KID, FID, SWD: ± the
+standard deviation over seeds; the JSON keeps each seed's figures). Writes
+``OUT/results.json`` and prints markdown tables, one per specimen.
 """
 
 import argparse
@@ -44,10 +51,11 @@ from synthscope.evaluate import fid, inception_features, kid, swd, texture_z_cor
 from synthscope.evaluate.seams import block_spread, seam_step
 from synthscope.maker import ItemMaker
 from synthscope.refine import condition
-from synthscope.sample_data import nuclei_2d, nuclei_3d_zoomed
+from synthscope.sample_data import SPECIMENS, nuclei_3d_zoomed
 
 PRESET, PRESET_3D = "nuclei-2d-learned", "nuclei-3d-learned"
 NOISE = {"refine.t_start": "noise", "refine.hold": None}
+ARMS = ("sketches", "sdedit", "noise-masked", "noise", "noise-tile256", "pass-masked", "pass-noise")
 #: Settings of every arm: masks of the mask model's class-free mixture, which every mask model draws.
 BASE = {"learned.specimen": "any"}
 #: The 2D preset as these figures were measured (session 11): no out-of-plane nuclei, refined by
@@ -66,13 +74,22 @@ MEASURED_2D = {
 
 
 def arms(model):
-    """``{label: settings}`` of the arms made by `ItemMaker`; None settings: the raw sketches."""
+    """``{key: (label, settings)}`` of the arms made by `ItemMaker`; None settings: the raw sketches."""
+    name = Path(model).name
     return {
-        "sketches": None,
-        "SDEdit t=400, nuclei-fluo-2d-masked (preset)": {},
-        "noise, nuclei-fluo-2d-masked, 64 tiles": NOISE,
-        f"noise, {Path(model).name}, 128 tiles": NOISE | {"refine.model": model},
-        f"noise, {Path(model).name}, refine.tile 256": NOISE | {"refine.model": model, "refine.tile": 256},
+        "sketches": ("sketches", None),
+        "sdedit": ("SDEdit t=400, nuclei-fluo-2d-masked (preset)", {}),
+        "noise-masked": ("noise, nuclei-fluo-2d-masked, 64 tiles", NOISE),
+        "noise": (f"noise, {name}, 128 tiles", NOISE | {"refine.model": model}),
+        "noise-tile256": (f"noise, {name}, refine.tile 256", NOISE | {"refine.model": model, "refine.tile": 256}),
+    }
+
+
+def passes(model):
+    """``{key: (label, model)}`` of the arms drawn from noise in one whole-image pass."""
+    return {
+        "pass-masked": ("noise, nuclei-fluo-2d-masked, one 256x256 pass", "nuclei-fluo-2d-masked"),
+        "pass-noise": (f"noise, {Path(model).name}, one 256x256 pass", model),
     }
 
 
@@ -80,43 +97,67 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/texture/bench"))
     parser.add_argument("--items", type=int, default=16)
+    parser.add_argument("--seeds", default="0", help="comma-separated; seed s draws the items of base seed 1000 + s")
+    parser.add_argument("--specimens", default="cells3d", help="whose held-out images score every set")
+    parser.add_argument("--arms", default=",".join(ARMS), help=f"comma-separated, of {', '.join(ARMS)}")
     parser.add_argument("--model", default="nuclei-fluo-2d-noise", help="the from-noise model (name or folder)")
     parser.add_argument("--patch-size", type=int, default=32)
     parser.add_argument("--max-patches", type=int, default=512, help="random patches kept of each set")
     parser.add_argument("--volumes", type=int, default=2, help="nuclei-3d-learned volumes for the 3D check (0: none)")
     parser.add_argument("--slice-rho", type=float, nargs="+", default=[0.0, 1.0, 3.0])
     args = parser.parse_args()
+    names, chosen = args.specimens.split(","), args.arms.split(",")
+    unknown = sorted(set(names) - set(SPECIMENS)) + sorted(set(chosen) - set(ARMS))
+    if unknown:
+        parser.error(f"unknown specimens or arms: {', '.join(unknown)}")
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    real_images, real_labels = nuclei_2d("test")
-    reference = _reference(list(real_images), size=args.patch_size)
-    results = {"real test slices": _background(list(real_images), list(real_labels))}
-    sketch_maker = ItemMaker(PRESET, rng=1000, settings=BASE | MEASURED_2D | {"refine.model": None})
+    references, results = {}, {}
+    for name in names:
+        real_images, real_labels = SPECIMENS[name].load("test")
+        references[name] = _reference(list(real_images), size=args.patch_size, max_patches=args.max_patches)
+        results[name] = {"real test images": [_background(list(real_images), list(real_labels))]}
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for label, row in _seed(1000 + seed, chosen, references, args).items():
+            for name in names:
+                results[name].setdefault(label, []).append(row["background"] | row[name])
+            print(seed, label, json.dumps(row, default=float), flush=True)
+    for name in names:
+        results[name]["real vs real (floor: two halves)"] = [references[name]["floor"]]
+        print(f"\n{name}\n\n{_table(results[name])}", flush=True)
+    volumes = _volumes(args.model, args.volumes, rhos=args.slice_rho) if args.volumes else {}
+    for label, value in volumes.items():
+        print(f"| {label} | {value:.3f} |")
+    output = {"seeds": args.seeds, "2d": results, "3d": volumes}
+    (args.out / "results.json").write_text(json.dumps(output, indent=2, default=float) + "\n")
+
+
+def _seed(rng, chosen, references, args):
+    """``{label: {"background": ..., specimen: realism}}`` of the `chosen` arms on the items of base seed `rng`."""
+    sketch_maker = ItemMaker(PRESET, rng=rng, settings=BASE | MEASURED_2D | {"refine.model": None})
     began = time.process_time()
     items = [sketch_maker(i) for i in range(args.items)]
     sketch_seconds = (time.process_time() - began) / args.items
-    for label, settings in arms(args.model).items():
+    rows = {}
+    for key, (label, settings) in arms(args.model).items():
+        if key not in chosen:
+            continue
         began = time.process_time()
         if settings is None:
             made, report = items, {"cpu_s_per_item": sketch_seconds}
         else:
-            maker = ItemMaker(PRESET, rng=1000, settings=BASE | MEASURED_2D | settings)
+            maker = ItemMaker(PRESET, rng=rng, settings=BASE | MEASURED_2D | settings)
             made = [maker(i) for i in range(args.items)]
             report = {"cpu_s_per_item": (time.process_time() - began) / args.items, **_mismatches(made)}
         images = [item.sketch if settings is None else item.image for item in made]
-        results[label] = _score(reference, images, [item.labels for item in made], args) | report
-        print(label, json.dumps(results[label], default=float), flush=True)
-    for name, model in (("nuclei-fluo-2d-masked", "nuclei-fluo-2d-masked"), (Path(args.model).name, args.model)):
-        label = f"noise, {name}, one 256x256 pass"
-        images, seconds = _untiled(model, items)
-        results[label] = _score(reference, images, [item.labels for item in items], args) | {"cpu_s_refine": seconds}
-        print(label, json.dumps(results[label], default=float), flush=True)
-    results["real vs real (floor: two halves)"] = reference["floor"]
-    print(_table(results), flush=True)
-    volumes = _volumes(args.model, args.volumes, rhos=args.slice_rho) if args.volumes else {}
-    for label, value in volumes.items():
-        print(f"| {label} | {value:.3f} |")
-    (args.out / "results.json").write_text(json.dumps({"2d": results, "3d": volumes}, indent=2, default=float) + "\n")
+        rows[label] = _score(references, images, [item.labels for item in made], args)
+        rows[label]["background"] |= report
+    for key, (label, model) in passes(args.model).items():
+        if key in chosen:
+            images, seconds = _untiled(model, items, rng)
+            rows[label] = _score(references, images, [item.labels for item in items], args)
+            rows[label]["background"]["cpu_s_refine"] = seconds
+    return rows
 
 
 def _volumes(model, count, *, rhos):
@@ -148,9 +189,9 @@ def _volumes(model, count, *, rhos):
     return scores
 
 
-def _untiled(model, items):
+def _untiled(model, items, rng):
     """Each item drawn from noise by `model` in one whole-image pass, and the CPU seconds per item."""
-    maker = ItemMaker(PRESET, rng=1000, settings=BASE | MEASURED_2D | NOISE | {"refine.model": model})
+    maker = ItemMaker(PRESET, rng=rng, settings=BASE | MEASURED_2D | NOISE | {"refine.model": model})
     spec, denoiser, images = maker.refine, maker.denoiser, []
     began = time.process_time()
     for index, item in enumerate(items):
@@ -160,22 +201,30 @@ def _untiled(model, items):
     return images, (time.process_time() - began) / len(items)
 
 
-def _score(reference, images, labels, args):
+def _score(references, images, labels, args):
+    """The background figures of `images` and, per specimen of `references`, their KID, FID and SWD."""
     patches = to_patches(images, size=args.patch_size)
     if len(patches) > args.max_patches:
         patches = patches[np.sort(np.random.default_rng(0).choice(len(patches), args.max_patches, replace=False))]
     features = inception_features(list(patches))
     scores = {
-        "kid": kid(reference["features"], features, rng=0),
-        "fid": fid(reference["features"], features),
-        "swd": swd(reference["patches"], list(patches), rng=0),
+        name: {
+            "kid": kid(reference["features"], features, rng=0),
+            "fid": fid(reference["features"], features),
+            "swd": swd(reference["patches"], list(patches), rng=0),
+        }
+        for name, reference in references.items()
     }
-    return scores | _background(images, labels)
+    return {"background": _background(images, labels)} | scores
 
 
-def _reference(images, *, size):
-    """The held-out patches, their Inception features, and the metrics between two random halves (the floor)."""
-    patches = list(to_patches(images, size=size))
+def _reference(images, *, size, max_patches):
+    """Held-out patches (at most `max_patches`), their Inception features, and the metrics between two
+    random halves of them (the floor)."""
+    patches = to_patches(images, size=size)
+    if len(patches) > max_patches:
+        patches = patches[np.sort(np.random.default_rng(0).choice(len(patches), max_patches, replace=False))]
+    patches = list(patches)
     features = inception_features(patches)
     a, b = np.array_split(np.random.default_rng(0).permutation(len(patches)), 2)
     floor = {
@@ -221,12 +270,18 @@ COLUMNS = {
     "cpu_s_per_item": ("CPU s / item", "{:.2f}"),
     "cpu_s_refine": ("CPU s / refinement", "{:.2f}"),
 }
+SPREAD = ("kid", "fid", "swd")
 
 
 def _table(results):
+    """One row per set: the mean of its seeds' figures (KID, FID, SWD: ± their standard deviation)."""
     lines = ["| images | " + " | ".join(name for name, _ in COLUMNS.values()) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
-    for label, row in results.items():
-        cells = [form.format(row[key]) if key in row else "" for key, (_, form) in COLUMNS.items()]
+    for label, rows in results.items():
+        cells = []
+        for key, (_, form) in COLUMNS.items():
+            values = [row[key] for row in rows if key in row]
+            spread = f" ± {form.format(np.std(values))}" if key in SPREAD and len(values) > 1 else ""
+            cells.append(form.format(np.mean(values)) + spread if values else "")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
