@@ -133,13 +133,11 @@ def specimen_condition(specimen: str, specimens: Sequence[str], size: Sequence[i
     >>> float(specimen_condition("any", ["cells3d", "hela", "cho"], (3, 3)).max())
     0.0
     """
-    specimens = list(specimens)
-    if specimen != ANY and specimen not in specimens:
-        raise InputError(f"specimen must be one of {[*specimens, ANY]}, got {specimen!r}")
+    index = specimen_class(specimen, specimens)  # checks the specimen
     condition = np.zeros((len(specimens), *size), np.float32)
     if specimen != ANY:
         distance = np.hypot(*np.indices(size) - (np.asarray(size)[:, None, None] - 1) / 2)
-        condition[specimens.index(specimen)] = distance / distance.max()
+        condition[index] = distance / distance.max()
     return condition
 
 
