@@ -47,7 +47,7 @@ fraction and the KS statistic of nearest-neighbour centroid distances. With seve
 With ``--samplers`` the script compares ways of sampling the mask model instead, on
 shapes alone: for each ``sampler:steps:smoothing`` and specimen, ``--masks`` masks at the
 model's crop scale against crops of the specimen's test objects at the same equivalent
-radius (`synthscope.phantoms.mask_model.mask_crops`): KS of solidity, eccentricity and
+radius (`synthscope.phantoms.mask_crops.mask_crops`): KS of solidity, eccentricity and
 fd1-fd4, the quartiles of eccentricity, and the CPU seconds (masks that fail the checks
 are redrawn, so a setting with many rejects costs more). Writes
 ``OUT/samplers.json`` and ``OUT/samplers.md``.
@@ -71,7 +71,8 @@ from synthscope.maker import ItemMaker
 from synthscope.phantoms import load_preset, sketch_item
 from synthscope.phantoms.fit import fit_preset
 from synthscope.phantoms.learned import LearnedRecipe, as_learned
-from synthscope.phantoms.mask_model import load_mask_model, mask_crops, model_specimens, sample_masks
+from synthscope.phantoms.mask_crops import mask_crops
+from synthscope.phantoms.mask_model import load_mask_model, model_specimens, sample_masks
 from synthscope.phantoms.measure import measure
 from synthscope.sample_data import SPECIMENS
 

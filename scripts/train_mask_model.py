@@ -4,7 +4,7 @@
         [--steps 5000] [--batch-size 32] [--dropout 0.25] [--conditioning ramp|class] \
         [--model-dir src/synthscope/models/nuclei-masks-2d]
 
-Crops (`synthscope.phantoms.mask_model.mask_crops`) of every usable object in the
+Crops (`synthscope.phantoms.mask_crops.mask_crops`) of every usable object in the
 ``train`` labels of each specimen of `synthscope.sample_data.SPECIMENS` (cells3d at the
 0.52 um of the presets and at its native 0.26 um, both of class ``cells3d``; HeLa; CHO),
 trained by `synthscope.phantoms.mask_model.train_mask_model`: conditioned on the
@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from synthscope.diffusion import load_denoiser, save_denoiser
-from synthscope.phantoms.mask_model import CONDITIONINGS, CROP_RADIUS, mask_crops, train_mask_model
+from synthscope.phantoms.mask_crops import CROP_RADIUS, mask_crops
+from synthscope.phantoms.mask_model import CONDITIONINGS, train_mask_model
 from synthscope.sample_data import SPECIMENS, nuclei_2d
 
 CHANNELS = (16, 32, 64)

@@ -7,7 +7,7 @@ from scipy.spatial import cKDTree
 from synthscope.errors import InputError
 from synthscope.phantoms.compose import compose
 from synthscope.phantoms.learned import LearnedRecipe, learned
-from synthscope.phantoms.mask_model import decode
+from synthscope.phantoms.mask_crops import decode
 
 
 def _disc(radius):

@@ -12,15 +12,8 @@ from synthscope.item import Item
 from synthscope.phantoms import load_preset, render, sketch_item
 from synthscope.phantoms.compose import GAP, compose
 from synthscope.phantoms.learned import LearnedRecipe, as_learned, learned
-from synthscope.phantoms.mask_model import (
-    decode,
-    is_simple,
-    load_mask_model,
-    mask_crops,
-    model_specimens,
-    sample_masks,
-    train_mask_model,
-)
+from synthscope.phantoms.mask_crops import decode, is_simple, mask_crops
+from synthscope.phantoms.mask_model import load_mask_model, model_specimens, sample_masks, train_mask_model
 from synthscope.phantoms.measure import measure
 
 

@@ -8,9 +8,10 @@ background, at a position drawn with weights from a distance map of the objects 
 so far: with `clustering` near 1 new objects settle close to old ones, forming clusters;
 at 0 anywhere. Centres may also be held at least `min_distance` apart, whatever the
 objects' sizes (a hard core, as in `synthscope.phantoms.placement`: the sections of a
-tissue's nuclei keep the spacing of the whole nuclei, small sections included). The search runs in a window of a few
-object sizes around a random point, so its cost does not grow with the image. Objects
-never overlap; they may be cut by the image border (their centre lies inside).
+tissue's nuclei keep the spacing of the whole nuclei, small sections included). The
+search runs in a window of a few object sizes around a random point, so its cost does
+not grow with the image. Objects never overlap; they may be cut by the image border
+(their centre lies inside).
 """
 
 from collections.abc import Sequence
@@ -50,7 +51,7 @@ def compose(
         ``(Y, X)`` or ``(Z, Y, X)``.
     masks : sequence of ndarray of bool
         One box per object, with odd sides and the object's centre at the middle pixel
-        (as `synthscope.phantoms.mask_model.decode` draws them), of the image's dimension.
+        (as `synthscope.phantoms.mask_crops.decode` draws them), of the image's dimension.
     touching : float
         Probability, in [0, 1], that a mask is placed in contact with an earlier object
         (adjacent pixels) when a window offers such a position; otherwise it is placed

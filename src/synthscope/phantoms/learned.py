@@ -21,15 +21,8 @@ from synthscope.errors import InputError
 from synthscope.item import Item
 from synthscope.phantoms.compose import GAP, compose
 from synthscope.phantoms.lift import lift_masks
-from synthscope.phantoms.mask_model import (
-    ANY,
-    SMOOTHING,
-    decode,
-    is_simple,
-    load_mask_model,
-    model_specimens,
-    sample_masks,
-)
+from synthscope.phantoms.mask_crops import decode, is_simple
+from synthscope.phantoms.mask_model import ANY, SMOOTHING, load_mask_model, model_specimens, sample_masks
 from synthscope.phantoms.nuclei import (
     DEFAULT_DENSITY,
     MITOTIC_SIZE,

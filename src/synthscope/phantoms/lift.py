@@ -35,7 +35,7 @@ def lift_masks(
     ----------
     masks : sequence of ndarray of bool
         2D boxes, each one object centred at its middle pixel (as
-        `synthscope.phantoms.mask_model.decode` draws them).
+        `synthscope.phantoms.mask_crops.decode` draws them).
     z_ratio : float
         The z spacing over the in-plane pixel size of the volume the shapes go into.
     model : str, path or Denoiser
